@@ -1,0 +1,613 @@
+//! Turns raw command-line arguments into a validated [`Config`], so the rest of the program
+//! trusts its settings. Parsing is in two steps (as ripgrep does): `lexopt` collects raw values,
+//! then each is checked once here; a bad value becomes one [`ConfigError`] sentence naming the
+//! flag and what is allowed, and the process exits with status 2.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default listen address: every interface, as mjpg-streamer and ustreamer users expect.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+pub const DEFAULT_SIZE: Resolution = Resolution { width: 1280, height: 720 };
+pub const DEFAULT_FPS: u32 = 30;
+pub const DEFAULT_QUALITY: u8 = 80;
+pub const DEFAULT_MAX_CLIENTS: usize = 64;
+/// Seconds without clients before the source stops capturing (camera LED off, no CPU).
+pub const DEFAULT_IDLE_STOP_SECS: u64 = 10;
+/// Largest frame side we accept: JPEG's own limit is 65535, but nothing real is above 8K.
+pub const MAX_SIDE: u32 = 8192;
+pub const MAX_FPS: u32 = 1000;
+pub const MAX_CLIENTS_LIMIT: usize = 10_000;
+pub const MAX_WORKERS: usize = 64;
+/// Environment variable holding `user:password`, so credentials stay out of `ps`.
+pub const AUTH_ENV: &str = "DESKCAM_AUTH";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    Pattern,
+    Screen,
+    Camera,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Pattern => "pattern",
+            SourceKind::Screen => "screen",
+            SourceKind::Camera => "camera",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+/// JPEG quality, 1..=100, validated at the border.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quality(u8);
+
+impl Quality {
+    pub fn new(q: u8) -> Option<Quality> {
+        (1..=100).contains(&q).then_some(Quality(q))
+    }
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subsampling {
+    S420,
+    S422,
+    S444,
+}
+
+/// A rectangle of the X screen: `WxH+X+Y`, as xrandr and X geometry strings write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What part of the screen to stream: a rectangle, or a RandR monitor by name or index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScreenArea {
+    Whole,
+    Region(Region),
+    Monitor(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CameraFormat {
+    Auto,
+    Mjpeg,
+    Yuyv,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    /// Never print the password, even in a debug dump.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({:?}, <hidden>)", self.user)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub source: SourceKind,
+    pub listen: SocketAddr,
+    /// `None` when the user gave no `--size`: the pattern uses [`DEFAULT_SIZE`], a camera its
+    /// nearest mode to it, the screen its real size.
+    pub size: Option<Resolution>,
+    pub fps: u32,
+    pub quality: Quality,
+    pub subsampling: Subsampling,
+    pub max_clients: usize,
+    /// Zero means never stop.
+    pub idle_stop: Duration,
+    pub workers: usize,
+    pub quiet: bool,
+    pub display: Option<String>,
+    pub area: ScreenArea,
+    pub cursor: bool,
+    pub device: PathBuf,
+    pub camera_format: CameraFormat,
+    pub flip: bool,
+    pub mirror: bool,
+    pub control: bool,
+    pub auth: Option<Credentials>,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Run(Box<Config>),
+    Help,
+    Version,
+    ListDevices,
+    ListFormats(PathBuf),
+}
+
+/// A user mistake on the command line: one sentence, exit status 2.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (see --help)", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+pub const HELP: &str = "\
+deskcam: stream a webcam, an X11 desktop or a test pattern to any browser as MJPEG.
+
+Usage: deskcam [OPTIONS]
+
+Source:
+  --source pattern|screen|camera  what to stream [default: pattern]
+  --size WxH              frame size [default: 1280x720; screen: its real size]
+  --fps N                 frames per second, 1-1000 (a maximum for the screen) [default: 30]
+  --quality N             JPEG quality, 1-100 [default: 80]
+  --subsampling 420|422|444  JPEG chroma subsampling [default: 420]
+  --workers N             JPEG encoder threads, 1-64 [default: number of CPUs]
+  --idle-stop SECONDS     stop capturing after this long without clients; 0 = never [default: 10]
+
+Screen (--source screen):
+  --display :N            X display [default: $DISPLAY]
+  --region WxH+X+Y        stream only this rectangle of the screen
+  --monitor NAME|INDEX    stream only this RandR monitor
+  --no-cursor             leave the mouse cursor out of the picture
+  --control               let authorised viewers click and type (off by default)
+
+Camera (--source camera):
+  --device PATH           V4L2 device [default: /dev/video0]
+  --format auto|mjpeg|yuyv  capture format; auto prefers the camera's own MJPEG [default: auto]
+  --flip                  turn the picture upside down
+  --mirror                mirror the picture left to right
+  --list-devices          list V4L2 cameras and exit
+  --list-formats          list the formats, sizes and rates of --device and exit
+
+Server:
+  --listen ADDR:PORT      address to serve on [default: 0.0.0.0:8080]
+  --max-clients N         concurrent streams, 1-10000; more get 503 [default: 64]
+  --auth USER:PASSWORD    require HTTP Basic authentication for everything
+  --auth-file PATH        read USER:PASSWORD from the first line of a file
+                          (or set DESKCAM_AUTH=USER:PASSWORD; keeps it out of `ps`)
+  --quiet                 log only warnings and errors
+  -h, --help              print this help
+  -V, --version           print the version
+
+Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input
+";
+
+/// Raw values as the user typed them, before validation.
+#[derive(Default)]
+struct RawArgs {
+    source: Option<String>,
+    listen: Option<String>,
+    size: Option<String>,
+    fps: Option<String>,
+    quality: Option<String>,
+    subsampling: Option<String>,
+    max_clients: Option<String>,
+    idle_stop: Option<String>,
+    workers: Option<String>,
+    quiet: bool,
+    display: Option<String>,
+    region: Option<String>,
+    monitor: Option<String>,
+    no_cursor: bool,
+    device: Option<String>,
+    format: Option<String>,
+    flip: bool,
+    mirror: bool,
+    control: bool,
+    auth: Option<String>,
+    auth_file: Option<String>,
+    list_devices: bool,
+    list_formats: bool,
+}
+
+/// The environment the config may read: passed in so tests need not touch the process's own.
+pub struct Env {
+    pub display: Option<String>,
+    pub auth: Option<String>,
+    pub cpus: usize,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env {
+            display: std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()),
+            auth: std::env::var(AUTH_ENV).ok().filter(|a| !a.is_empty()),
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Parses `args` (without the program name).
+pub fn parse<I>(args: I, env: &Env) -> Result<Command, ConfigError>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    use lexopt::prelude::*;
+    let mut raw = RawArgs::default();
+    let mut parser = lexopt::Parser::from_args(args);
+    loop {
+        let arg = match parser.next() {
+            Ok(Some(arg)) => arg,
+            Ok(None) => break,
+            Err(e) => return err(e.to_string()),
+        };
+        let slot = match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Long("quiet") | Short('q') => {
+                raw.quiet = true;
+                continue;
+            }
+            Long("no-cursor") => {
+                raw.no_cursor = true;
+                continue;
+            }
+            Long("flip") => {
+                raw.flip = true;
+                continue;
+            }
+            Long("mirror") => {
+                raw.mirror = true;
+                continue;
+            }
+            Long("control") => {
+                raw.control = true;
+                continue;
+            }
+            Long("list-devices") => {
+                raw.list_devices = true;
+                continue;
+            }
+            Long("list-formats") => {
+                raw.list_formats = true;
+                continue;
+            }
+            Long("source") => &mut raw.source,
+            Long("listen") => &mut raw.listen,
+            Long("size") => &mut raw.size,
+            Long("fps") => &mut raw.fps,
+            Long("quality") => &mut raw.quality,
+            Long("subsampling") => &mut raw.subsampling,
+            Long("max-clients") => &mut raw.max_clients,
+            Long("idle-stop") => &mut raw.idle_stop,
+            Long("workers") => &mut raw.workers,
+            Long("display") => &mut raw.display,
+            Long("region") => &mut raw.region,
+            Long("monitor") => &mut raw.monitor,
+            Long("device") => &mut raw.device,
+            Long("format") => &mut raw.format,
+            Long("auth") => &mut raw.auth,
+            Long("auth-file") => &mut raw.auth_file,
+            Value(v) => return err(format!("unexpected argument {:?}", v.to_string_lossy())),
+            other => return err(other.unexpected().to_string()),
+        };
+        let value = match parser.value() {
+            Ok(v) => v,
+            Err(e) => return err(e.to_string()),
+        };
+        match value.into_string() {
+            Ok(v) => *slot = Some(v),
+            Err(v) => return err(format!("value {:?} is not valid UTF-8", v)),
+        }
+    }
+    validate(raw, env)
+}
+
+fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
+    let device = PathBuf::from(raw.device.as_deref().unwrap_or("/dev/video0"));
+    if raw.list_devices {
+        return Ok(Command::ListDevices);
+    }
+    if raw.list_formats {
+        return Ok(Command::ListFormats(device));
+    }
+    let source = match raw.source.as_deref() {
+        None | Some("pattern") => SourceKind::Pattern,
+        Some("screen") => SourceKind::Screen,
+        Some("camera") => SourceKind::Camera,
+        Some(other) => {
+            return err(format!("--source {other:?}: expected pattern, screen or camera"));
+        }
+    };
+    let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        ConfigError(format!(
+            "--listen {listen_text:?}: expected ADDR:PORT, like 0.0.0.0:8080 or 127.0.0.1:9000"
+        ))
+    })?;
+    let size = raw.size.as_deref().map(parse_size).transpose()?;
+    let fps = number("--fps", raw.fps.as_deref(), DEFAULT_FPS, 1, MAX_FPS)?;
+    let quality = number("--quality", raw.quality.as_deref(), DEFAULT_QUALITY as u32, 1, 100)?;
+    let quality = Quality::new(quality as u8).ok_or_else(|| ConfigError("--quality".into()))?;
+    let subsampling = match raw.subsampling.as_deref() {
+        None | Some("420") => Subsampling::S420,
+        Some("422") => Subsampling::S422,
+        Some("444") => Subsampling::S444,
+        Some(other) => return err(format!("--subsampling {other:?}: expected 420, 422 or 444")),
+    };
+    let max_clients = number(
+        "--max-clients",
+        raw.max_clients.as_deref(),
+        DEFAULT_MAX_CLIENTS as u32,
+        1,
+        MAX_CLIENTS_LIMIT as u32,
+    )? as usize;
+    let idle = number(
+        "--idle-stop",
+        raw.idle_stop.as_deref(),
+        DEFAULT_IDLE_STOP_SECS as u32,
+        0,
+        86_400,
+    )?;
+    let workers = number(
+        "--workers",
+        raw.workers.as_deref(),
+        env.cpus.clamp(1, MAX_WORKERS) as u32,
+        1,
+        MAX_WORKERS as u32,
+    )? as usize;
+
+    let area = match (raw.region.as_deref(), raw.monitor) {
+        (Some(_), Some(_)) => return err("--region and --monitor cannot be used together"),
+        (Some(r), None) => ScreenArea::Region(parse_region(r)?),
+        (None, Some(m)) if m.is_empty() => return err("--monitor needs a name or an index"),
+        (None, Some(m)) => ScreenArea::Monitor(m),
+        (None, None) => ScreenArea::Whole,
+    };
+    let camera_format = match raw.format.as_deref() {
+        None | Some("auto") => CameraFormat::Auto,
+        Some("mjpeg") => CameraFormat::Mjpeg,
+        Some("yuyv") => CameraFormat::Yuyv,
+        Some(other) => return err(format!("--format {other:?}: expected auto, mjpeg or yuyv")),
+    };
+
+    let screen_only = [
+        ("--display", raw.display.is_some()),
+        ("--region", matches!(area, ScreenArea::Region(_))),
+        ("--monitor", matches!(area, ScreenArea::Monitor(_))),
+        ("--no-cursor", raw.no_cursor),
+        ("--control", raw.control),
+    ];
+    let camera_only = [
+        ("--device", raw.device.is_some()),
+        ("--format", raw.format.is_some()),
+        ("--flip", raw.flip),
+        ("--mirror", raw.mirror),
+    ];
+    for (flag, given) in screen_only {
+        if given && source != SourceKind::Screen {
+            return err(format!("{flag} needs --source screen"));
+        }
+    }
+    for (flag, given) in camera_only {
+        if given && source != SourceKind::Camera {
+            return err(format!("{flag} needs --source camera"));
+        }
+    }
+    if source == SourceKind::Screen && size.is_some() {
+        return err("--size does not apply to --source screen (it streams the real screen size; use --region or --monitor for a part)");
+    }
+
+    let auth = match (raw.auth, raw.auth_file) {
+        (Some(_), Some(_)) => return err("--auth and --auth-file cannot be used together"),
+        (Some(a), None) => Some(parse_credentials("--auth", &a)?),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("--auth-file {path:?}: {e}")))?;
+            let line = text.lines().next().unwrap_or("");
+            Some(parse_credentials("--auth-file", line)?)
+        }
+        (None, None) => match &env.auth {
+            Some(a) => Some(parse_credentials(AUTH_ENV, a)?),
+            None => None,
+        },
+    };
+    if raw.control && auth.is_none() && !listen.ip().is_loopback() {
+        return err(format!(
+            "--control on {listen} would let anyone on the network use this desktop: add --auth USER:PASSWORD, or listen on 127.0.0.1"
+        ));
+    }
+
+    Ok(Command::Run(Box::new(Config {
+        source,
+        listen,
+        size,
+        fps,
+        quality,
+        subsampling,
+        max_clients,
+        idle_stop: Duration::from_secs(idle as u64),
+        workers,
+        quiet: raw.quiet,
+        display: raw.display.or_else(|| env.display.clone()),
+        area,
+        cursor: !raw.no_cursor,
+        device,
+        camera_format,
+        flip: raw.flip,
+        mirror: raw.mirror,
+        control: raw.control,
+        auth,
+    })))
+}
+
+fn number(flag: &str, text: Option<&str>, default: u32, min: u32, max: u32) -> Result<u32, ConfigError> {
+    let Some(text) = text else { return Ok(default) };
+    match text.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => err(format!("{flag} {text:?}: expected a whole number from {min} to {max}")),
+    }
+}
+
+/// Parses `WxH`; both sides 16..=8192 and even, because 4:2:0 JPEG and every camera mode are.
+pub fn parse_size(text: &str) -> Result<Resolution, ConfigError> {
+    let bad = || ConfigError(format!("--size {text:?}: expected WxH with sides from 16 to {MAX_SIDE}, like 1280x720"));
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let width: u32 = w.parse().map_err(|_| bad())?;
+    let height: u32 = h.parse().map_err(|_| bad())?;
+    if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
+        return Err(bad());
+    }
+    Ok(Resolution { width, height })
+}
+
+/// Parses an X geometry `WxH+X+Y`.
+pub fn parse_region(text: &str) -> Result<Region, ConfigError> {
+    let bad = || ConfigError(format!("--region {text:?}: expected WxH+X+Y, like 1920x1080+1920+0"));
+    let (size, rest) = text.split_once('+').ok_or_else(bad)?;
+    let (x, y) = rest.split_once('+').ok_or_else(bad)?;
+    let (w, h) = size.split_once(['x', 'X']).ok_or_else(bad)?;
+    let p = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    let region = Region { x: p(x)?, y: p(y)?, width: p(w)?, height: p(h)? };
+    if region.width < 16 || region.height < 16 || region.width > MAX_SIDE || region.height > MAX_SIDE {
+        return err(format!("--region {text:?}: width and height must be from 16 to {MAX_SIDE}"));
+    }
+    Ok(region)
+}
+
+fn parse_credentials(origin: &str, text: &str) -> Result<Credentials, ConfigError> {
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => Ok(Credentials {
+            user: user.to_string(),
+            password: password.to_string(),
+        }),
+        // Never echo the value: it may be a password typed in the wrong place.
+        _ => err(format!("{origin}: expected USER:PASSWORD with neither part empty")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env { display: Some(":0".into()), auth: None, cpus: 2 }
+    }
+
+    fn run(args: &[&str]) -> Result<Config, ConfigError> {
+        match parse(args.iter().map(|s| s.to_string()), &env())? {
+            Command::Run(c) => Ok(*c),
+            other => panic!("expected a run command, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = run(&[]).unwrap();
+        assert_eq!(c.source, SourceKind::Pattern);
+        assert_eq!(c.listen, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.size, None);
+        assert_eq!(c.fps, 30);
+        assert_eq!(c.quality.get(), 80);
+        assert_eq!(c.max_clients, 64);
+        assert_eq!(c.idle_stop, Duration::from_secs(10));
+        assert_eq!(c.workers, 2);
+        assert!(!c.control);
+        assert!(c.auth.is_none());
+    }
+
+    #[test]
+    fn values_are_parsed() {
+        let c = run(&["--size", "640x480", "--fps=15", "--quality", "55", "--listen", "127.0.0.1:0", "--max-clients", "3"]).unwrap();
+        assert_eq!(c.size, Some(Resolution { width: 640, height: 480 }));
+        assert_eq!(c.fps, 15);
+        assert_eq!(c.quality.get(), 55);
+        assert_eq!(c.max_clients, 3);
+        assert_eq!(c.listen.port(), 0);
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        for (args, flag) in [
+            (&["--fps", "0"][..], "--fps"),
+            (&["--fps", "abc"][..], "--fps"),
+            (&["--quality", "101"][..], "--quality"),
+            (&["--size", "1280"][..], "--size"),
+            (&["--size", "8x8"][..], "--size"),
+            (&["--size", "100000x10"][..], "--size"),
+            (&["--listen", "8080"][..], "--listen"),
+            (&["--source", "webcam"][..], "--source"),
+            (&["--max-clients", "0"][..], "--max-clients"),
+            (&["--subsampling", "411"][..], "--subsampling"),
+            (&["--bogus"][..], "--bogus"),
+            (&["--fps"][..], "--fps"),
+        ] {
+            let e = run(args).unwrap_err();
+            assert!(e.to_string().contains(flag), "{args:?} gave {e}");
+        }
+    }
+
+    #[test]
+    fn source_specific_flags_need_their_source() {
+        assert!(run(&["--device", "/dev/video1"]).unwrap_err().0.contains("--source camera"));
+        assert!(run(&["--control"]).unwrap_err().0.contains("--source screen"));
+        assert!(run(&["--source", "screen", "--size", "640x480"]).is_err());
+        assert!(run(&["--source", "camera", "--device", "/dev/video1", "--flip"]).is_ok());
+    }
+
+    #[test]
+    fn control_on_network_needs_auth() {
+        let e = run(&["--source", "screen", "--control"]).unwrap_err();
+        assert!(e.0.contains("--auth"), "{e}");
+        assert!(run(&["--source", "screen", "--control", "--listen", "127.0.0.1:8080"]).is_ok());
+        let c = run(&["--source", "screen", "--control", "--auth", "me:secret"]).unwrap();
+        assert_eq!(c.auth.unwrap().password, "secret");
+    }
+
+    #[test]
+    fn credentials_are_never_echoed() {
+        let e = run(&["--auth", "nocolon-secret"]).unwrap_err();
+        assert!(!e.to_string().contains("secret"));
+        assert!(!format!("{:?}", Credentials { user: "u".into(), password: "pw123".into() }).contains("pw123"));
+    }
+
+    #[test]
+    fn region_and_monitor() {
+        let c = run(&["--source", "screen", "--region", "800x600+10+20"]).unwrap();
+        assert_eq!(c.area, ScreenArea::Region(Region { x: 10, y: 20, width: 800, height: 600 }));
+        assert!(run(&["--source", "screen", "--region", "800x600"]).is_err());
+        assert!(run(&["--source", "screen", "--region", "1x1+0+0"]).is_err());
+        let c = run(&["--source", "screen", "--monitor", "HDMI-1"]).unwrap();
+        assert_eq!(c.area, ScreenArea::Monitor("HDMI-1".into()));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert!(matches!(parse(["--help"], &env()), Ok(Command::Help)));
+        assert!(matches!(parse(["-V"], &env()), Ok(Command::Version)));
+        assert!(matches!(parse(["--list-formats", "--device", "/dev/video3"], &env()), Ok(Command::ListFormats(p)) if p == PathBuf::from("/dev/video3")));
+    }
+}

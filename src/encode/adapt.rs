@@ -1,0 +1,75 @@
+//! Row readers for layouts `jpeg-encoder` cannot take directly (padded rows, YUYV) and for
+//! flipped or mirrored output, so those cost no extra copy of the picture.
+
+use jpeg_encoder::{ImageBuffer, JpegColorType};
+
+use super::{EncodeSettings, PixelFormat, RawImage};
+
+pub struct Adapter<'a> {
+    img: &'a RawImage,
+    flip: bool,
+    mirror: bool,
+}
+
+impl<'a> Adapter<'a> {
+    pub fn new(img: &'a RawImage, s: &EncodeSettings) -> Adapter<'a> {
+        Adapter { img, flip: s.flip, mirror: s.mirror }
+    }
+}
+
+/// BT.601 full-range RGB to YCbCr, as JFIF specifies, in 16.16 fixed point.
+#[inline]
+pub fn rgb_to_ycbcr(r: u8, g: u8, b: u8) -> (u8, u8, u8) {
+    let (r, g, b) = (r as i32, g as i32, b as i32);
+    let y = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
+    let cb = ((-11059 * r - 21709 * g + 32768 * b + 32768) >> 16) + 128;
+    let cr = ((32768 * r - 27439 * g - 5329 * b + 32768) >> 16) + 128;
+    (y.clamp(0, 255) as u8, cb.clamp(0, 255) as u8, cr.clamp(0, 255) as u8)
+}
+
+impl ImageBuffer for Adapter<'_> {
+    fn get_jpeg_color_type(&self) -> JpegColorType {
+        JpegColorType::Ycbcr
+    }
+    fn width(&self) -> u16 {
+        self.img.width as u16
+    }
+    fn height(&self) -> u16 {
+        self.img.height as u16
+    }
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        let img = self.img;
+        let row_index = if self.flip { img.height as usize - 1 - y as usize } else { y as usize };
+        let row = &img.data[row_index * img.stride..];
+        let w = img.width as usize;
+        for i in 0..w {
+            let x = if self.mirror { w - 1 - i } else { i };
+            let (yy, cb, cr) = match img.format {
+                PixelFormat::Rgb24 => rgb_to_ycbcr(row[3 * x], row[3 * x + 1], row[3 * x + 2]),
+                PixelFormat::Bgrx32 => rgb_to_ycbcr(row[4 * x + 2], row[4 * x + 1], row[4 * x]),
+                // YUYV already is YCbCr (BT.601, as UVC specifies); each pair shares its chroma.
+                PixelFormat::Yuyv => {
+                    let pair = &row[4 * (x / 2)..4 * (x / 2) + 4];
+                    (pair[if x % 2 == 0 { 0 } else { 2 }], pair[1], pair[3])
+                }
+            };
+            buffers[0].push(yy);
+            buffers[1].push(cb);
+            buffers[2].push(cr);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primaries_convert_as_jfif_says() {
+        assert_eq!(rgb_to_ycbcr(0, 0, 0), (0, 128, 128));
+        assert_eq!(rgb_to_ycbcr(255, 255, 255), (255, 128, 128));
+        let (y, cb, cr) = rgb_to_ycbcr(255, 0, 0);
+        assert_eq!(y, 76);
+        assert!(cb < 90 && cr == 255, "{cb} {cr}");
+    }
+}

@@ -1,0 +1,39 @@
+//! Thin entry point: parse, validate, run, and turn any error into one line and an exit code.
+
+use std::process::ExitCode;
+
+use deskcam::config::{self, Command, Env};
+
+fn main() -> ExitCode {
+    let command = match config::parse(std::env::args_os().skip(1), &Env::from_process()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("deskcam: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{}", config::HELP);
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("deskcam {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::ListDevices | Command::ListFormats(_) => {
+            eprintln!("deskcam: camera support is not built yet");
+            ExitCode::from(2)
+        }
+        Command::Run(config) => {
+            deskcam::logger::init(config.quiet);
+            match deskcam::run(*config) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("deskcam: {e}");
+                    ExitCode::from(e.exit_code())
+                }
+            }
+        }
+    }
+}
