@@ -11,7 +11,10 @@ use std::time::Duration;
 
 /// Default listen address: every interface, as mjpg-streamer and ustreamer users expect.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
-pub const DEFAULT_SIZE: Resolution = Resolution { width: 1280, height: 720 };
+pub const DEFAULT_SIZE: Resolution = Resolution {
+    width: 1280,
+    height: 720,
+};
 pub const DEFAULT_FPS: u32 = 30;
 pub const DEFAULT_QUALITY: u8 = 80;
 pub const DEFAULT_MAX_CLIENTS: usize = 64;
@@ -339,7 +342,9 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         Some("screen") => SourceKind::Screen,
         Some("camera") => SourceKind::Camera,
         Some(other) => {
-            return err(format!("--source {other:?}: expected pattern, screen or camera"));
+            return err(format!(
+                "--source {other:?}: expected pattern, screen or camera"
+            ));
         }
     };
     let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
@@ -350,7 +355,13 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     })?;
     let size = raw.size.as_deref().map(parse_size).transpose()?;
     let fps = number("--fps", raw.fps.as_deref(), DEFAULT_FPS, 1, MAX_FPS)?;
-    let quality = number("--quality", raw.quality.as_deref(), DEFAULT_QUALITY as u32, 1, 100)?;
+    let quality = number(
+        "--quality",
+        raw.quality.as_deref(),
+        DEFAULT_QUALITY as u32,
+        1,
+        100,
+    )?;
     let quality = Quality::new(quality as u8).ok_or_else(|| ConfigError("--quality".into()))?;
     let subsampling = match raw.subsampling.as_deref() {
         None | Some("420") => Subsampling::S420,
@@ -418,7 +429,9 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         }
     }
     if source == SourceKind::Screen && size.is_some() {
-        return err("--size does not apply to --source screen (it streams the real screen size; use --region or --monitor for a part)");
+        return err(
+            "--size does not apply to --source screen (it streams the real screen size; use --region or --monitor for a part)",
+        );
     }
 
     let auth = match (raw.auth, raw.auth_file) {
@@ -464,17 +477,29 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     })))
 }
 
-fn number(flag: &str, text: Option<&str>, default: u32, min: u32, max: u32) -> Result<u32, ConfigError> {
+fn number(
+    flag: &str,
+    text: Option<&str>,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
     let Some(text) = text else { return Ok(default) };
     match text.parse::<u32>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => err(format!("{flag} {text:?}: expected a whole number from {min} to {max}")),
+        _ => err(format!(
+            "{flag} {text:?}: expected a whole number from {min} to {max}"
+        )),
     }
 }
 
 /// Parses `WxH`; both sides 16..=8192 and even, because 4:2:0 JPEG and every camera mode are.
 pub fn parse_size(text: &str) -> Result<Resolution, ConfigError> {
-    let bad = || ConfigError(format!("--size {text:?}: expected WxH with sides from 16 to {MAX_SIDE}, like 1280x720"));
+    let bad = || {
+        ConfigError(format!(
+            "--size {text:?}: expected WxH with sides from 16 to {MAX_SIDE}, like 1280x720"
+        ))
+    };
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
     let width: u32 = w.parse().map_err(|_| bad())?;
     let height: u32 = h.parse().map_err(|_| bad())?;
@@ -486,14 +511,29 @@ pub fn parse_size(text: &str) -> Result<Resolution, ConfigError> {
 
 /// Parses an X geometry `WxH+X+Y`.
 pub fn parse_region(text: &str) -> Result<Region, ConfigError> {
-    let bad = || ConfigError(format!("--region {text:?}: expected WxH+X+Y, like 1920x1080+1920+0"));
+    let bad = || {
+        ConfigError(format!(
+            "--region {text:?}: expected WxH+X+Y, like 1920x1080+1920+0"
+        ))
+    };
     let (size, rest) = text.split_once('+').ok_or_else(bad)?;
     let (x, y) = rest.split_once('+').ok_or_else(bad)?;
     let (w, h) = size.split_once(['x', 'X']).ok_or_else(bad)?;
     let p = |s: &str| s.parse::<u32>().map_err(|_| bad());
-    let region = Region { x: p(x)?, y: p(y)?, width: p(w)?, height: p(h)? };
-    if region.width < 16 || region.height < 16 || region.width > MAX_SIDE || region.height > MAX_SIDE {
-        return err(format!("--region {text:?}: width and height must be from 16 to {MAX_SIDE}"));
+    let region = Region {
+        x: p(x)?,
+        y: p(y)?,
+        width: p(w)?,
+        height: p(h)?,
+    };
+    if region.width < 16
+        || region.height < 16
+        || region.width > MAX_SIDE
+        || region.height > MAX_SIDE
+    {
+        return err(format!(
+            "--region {text:?}: width and height must be from 16 to {MAX_SIDE}"
+        ));
     }
     Ok(region)
 }
@@ -505,7 +545,9 @@ fn parse_credentials(origin: &str, text: &str) -> Result<Credentials, ConfigErro
             password: password.to_string(),
         }),
         // Never echo the value: it may be a password typed in the wrong place.
-        _ => err(format!("{origin}: expected USER:PASSWORD with neither part empty")),
+        _ => err(format!(
+            "{origin}: expected USER:PASSWORD with neither part empty"
+        )),
     }
 }
 
@@ -514,7 +556,11 @@ mod tests {
     use super::*;
 
     fn env() -> Env {
-        Env { display: Some(":0".into()), auth: None, cpus: 2 }
+        Env {
+            display: Some(":0".into()),
+            auth: None,
+            cpus: 2,
+        }
     }
 
     fn run(args: &[&str]) -> Result<Config, ConfigError> {
@@ -541,8 +587,25 @@ mod tests {
 
     #[test]
     fn values_are_parsed() {
-        let c = run(&["--size", "640x480", "--fps=15", "--quality", "55", "--listen", "127.0.0.1:0", "--max-clients", "3"]).unwrap();
-        assert_eq!(c.size, Some(Resolution { width: 640, height: 480 }));
+        let c = run(&[
+            "--size",
+            "640x480",
+            "--fps=15",
+            "--quality",
+            "55",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-clients",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.size,
+            Some(Resolution {
+                width: 640,
+                height: 480
+            })
+        );
         assert_eq!(c.fps, 15);
         assert_eq!(c.quality.get(), 55);
         assert_eq!(c.max_clients, 3);
@@ -572,8 +635,18 @@ mod tests {
 
     #[test]
     fn source_specific_flags_need_their_source() {
-        assert!(run(&["--device", "/dev/video1"]).unwrap_err().0.contains("--source camera"));
-        assert!(run(&["--control"]).unwrap_err().0.contains("--source screen"));
+        assert!(
+            run(&["--device", "/dev/video1"])
+                .unwrap_err()
+                .0
+                .contains("--source camera")
+        );
+        assert!(
+            run(&["--control"])
+                .unwrap_err()
+                .0
+                .contains("--source screen")
+        );
         assert!(run(&["--source", "screen", "--size", "640x480"]).is_err());
         assert!(run(&["--source", "camera", "--device", "/dev/video1", "--flip"]).is_ok());
     }
@@ -582,7 +655,16 @@ mod tests {
     fn control_on_network_needs_auth() {
         let e = run(&["--source", "screen", "--control"]).unwrap_err();
         assert!(e.0.contains("--auth"), "{e}");
-        assert!(run(&["--source", "screen", "--control", "--listen", "127.0.0.1:8080"]).is_ok());
+        assert!(
+            run(&[
+                "--source",
+                "screen",
+                "--control",
+                "--listen",
+                "127.0.0.1:8080"
+            ])
+            .is_ok()
+        );
         let c = run(&["--source", "screen", "--control", "--auth", "me:secret"]).unwrap();
         assert_eq!(c.auth.unwrap().password, "secret");
     }
@@ -591,13 +673,30 @@ mod tests {
     fn credentials_are_never_echoed() {
         let e = run(&["--auth", "nocolon-secret"]).unwrap_err();
         assert!(!e.to_string().contains("secret"));
-        assert!(!format!("{:?}", Credentials { user: "u".into(), password: "pw123".into() }).contains("pw123"));
+        assert!(
+            !format!(
+                "{:?}",
+                Credentials {
+                    user: "u".into(),
+                    password: "pw123".into()
+                }
+            )
+            .contains("pw123")
+        );
     }
 
     #[test]
     fn region_and_monitor() {
         let c = run(&["--source", "screen", "--region", "800x600+10+20"]).unwrap();
-        assert_eq!(c.area, ScreenArea::Region(Region { x: 10, y: 20, width: 800, height: 600 }));
+        assert_eq!(
+            c.area,
+            ScreenArea::Region(Region {
+                x: 10,
+                y: 20,
+                width: 800,
+                height: 600
+            })
+        );
         assert!(run(&["--source", "screen", "--region", "800x600"]).is_err());
         assert!(run(&["--source", "screen", "--region", "1x1+0+0"]).is_err());
         let c = run(&["--source", "screen", "--monitor", "HDMI-1"]).unwrap();
@@ -608,6 +707,8 @@ mod tests {
     fn help_and_version() {
         assert!(matches!(parse(["--help"], &env()), Ok(Command::Help)));
         assert!(matches!(parse(["-V"], &env()), Ok(Command::Version)));
-        assert!(matches!(parse(["--list-formats", "--device", "/dev/video3"], &env()), Ok(Command::ListFormats(p)) if p == PathBuf::from("/dev/video3")));
+        assert!(
+            matches!(parse(["--list-formats", "--device", "/dev/video3"], &env()), Ok(Command::ListFormats(p)) if p == PathBuf::from("/dev/video3"))
+        );
     }
 }

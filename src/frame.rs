@@ -16,12 +16,21 @@ pub struct Frame {
 
 impl Frame {
     pub fn new(jpeg: Vec<u8>, width: u32, height: u32, captured: SystemTime) -> Frame {
-        Frame { jpeg, seq: 0, captured, width, height }
+        Frame {
+            jpeg,
+            seq: 0,
+            captured,
+            width,
+            height,
+        }
     }
 
     /// Seconds since the epoch with microseconds, the form ustreamer's `X-Timestamp` uses.
     pub fn timestamp(&self) -> String {
-        let t = self.captured.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let t = self
+            .captured
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
         format!("{}.{:06}", t.as_secs(), t.subsec_micros())
     }
 }

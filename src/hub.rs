@@ -30,7 +30,11 @@ fn now_second() -> u64 {
 impl RateMeter {
     fn roll(&mut self, second: u64) {
         if second != self.second {
-            self.previous = if second == self.second + 1 { self.current } else { 0 };
+            self.previous = if second == self.second + 1 {
+                self.current
+            } else {
+                0
+            };
             self.current = 0;
             self.second = second;
         }
@@ -153,7 +157,11 @@ impl Hub {
             if now >= deadline {
                 return Next::Timeout(s.latest.clone().filter(|_| s.live));
             }
-            s = self.news.wait_timeout(s, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            s = self
+                .news
+                .wait_timeout(s, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -179,11 +187,18 @@ impl Hub {
         s.idle_since = None;
         drop(s);
         self.demand.notify_all();
-        ClientGuard { hub: self.clone(), stats }
+        ClientGuard {
+            hub: self.clone(),
+            stats,
+        }
     }
 
     pub fn stream_clients(&self) -> usize {
-        lock(&self.state).clients.iter().filter(|c| c.kind == ClientKind::Stream).count()
+        lock(&self.state)
+            .clients
+            .iter()
+            .filter(|c| c.kind == ClientKind::Stream)
+            .count()
     }
 
     /// How long nobody has been connected, or `None` while someone is.
@@ -209,7 +224,11 @@ impl Hub {
             if now >= deadline {
                 return true;
             }
-            s = self.demand.wait_timeout(s, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            s = self
+                .demand
+                .wait_timeout(s, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         false
     }
@@ -345,7 +364,10 @@ mod tests {
         hub.publish(frame(1));
         hub.source_stopped();
         assert!(hub.latest().is_none());
-        assert!(matches!(hub.wait_newer(0, Duration::from_millis(5)), Next::Timeout(None)));
+        assert!(matches!(
+            hub.wait_newer(0, Duration::from_millis(5)),
+            Next::Timeout(None)
+        ));
         hub.publish(frame(2));
         assert!(matches!(hub.wait_newer(0, Duration::ZERO), Next::Frame(f) if f.jpeg[0] == 2));
     }
@@ -385,6 +407,9 @@ mod tests {
         let _p = hub.subscribe("y".into(), ClientKind::Snapshot);
         hub.publish(Frame::new(vec![0], 640, 480, SystemTime::now()));
         let j = Json::Obj(hub.state_json()).to_string();
-        assert!(j.contains(r#""width":640"#) && j.contains(r#""clients":1"#), "{j}");
+        assert!(
+            j.contains(r#""width":640"#) && j.contains(r#""clients":1"#),
+            "{j}"
+        );
     }
 }

@@ -83,8 +83,14 @@ mod tests {
             ("s", Json::str("a\"b\\c\n\u{1}")),
             ("n", Json::Num(29.987)),
             ("bad", Json::Num(f64::NAN)),
-            ("a", Json::Arr(vec![Json::Int(1), Json::Bool(false), Json::Null])),
+            (
+                "a",
+                Json::Arr(vec![Json::Int(1), Json::Bool(false), Json::Null]),
+            ),
         ]);
-        assert_eq!(j.to_string(), r#"{"s":"a\"b\\c\n\u0001","n":29.99,"bad":null,"a":[1,false,null]}"#);
+        assert_eq!(
+            j.to_string(),
+            r#"{"s":"a\"b\\c\n\u0001","n":29.99,"bad":null,"a":[1,false,null]}"#
+        );
     }
 }

@@ -16,13 +16,13 @@ pub mod source;
 
 use std::fmt;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::thread;
 
 use config::Config;
-use encode::pool::EncoderPool;
 use encode::EncodeSettings;
+use encode::pool::EncoderPool;
 use source::SourceError;
 
 /// Why deskcam could not run, as one sentence for the user.
@@ -60,7 +60,7 @@ impl Error {
 /// Raises the soft open-file limit to the hard one: every client is a socket, and tiny_http's
 /// accept thread panics when it runs out of descriptors (tiny_http issue #195).
 fn raise_fd_limit() {
-    use rustix::process::{getrlimit, setrlimit, Resource};
+    use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {
         limit.current = limit.maximum;
@@ -80,7 +80,12 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     let listener = http::bind(config.listen).map_err(|e| Error::Bind(config.listen, e))?;
 
     let hub = hub::Hub::new();
-    let settings = EncodeSettings { quality: config.quality, subsampling: config.subsampling, flip: config.flip, mirror: config.mirror };
+    let settings = EncodeSettings {
+        quality: config.quality,
+        subsampling: config.subsampling,
+        flip: config.flip,
+        mirror: config.mirror,
+    };
     let pool = EncoderPool::new(config.workers, settings, hub.clone());
     let capture = {
         let hub = hub.clone();
@@ -97,10 +102,19 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         hub_for_signal.shutdown();
         stop();
     })
-    .map_err(|e| Error::Io("cannot install the signal handler".into(), std::io::Error::other(e)))?;
+    .map_err(|e| {
+        Error::Io(
+            "cannot install the signal handler".into(),
+            std::io::Error::other(e),
+        )
+    })?;
 
     // Printed even with --quiet: with --listen ...:0 it is the only way to learn the port.
-    eprintln!("deskcam: serving {} on http://{}/", config.source.name(), listener.addr);
+    eprintln!(
+        "deskcam: serving {} on http://{}/",
+        config.source.name(),
+        listener.addr
+    );
     let ctx = Arc::new(http::Context {
         hub: hub.clone(),
         source: config.source.name(),

@@ -27,6 +27,10 @@ impl Log for Stderr {
 pub fn init(quiet: bool) {
     static LOGGER: Stderr = Stderr;
     if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(if quiet { LevelFilter::Warn } else { LevelFilter::Info });
+        log::set_max_level(if quiet {
+            LevelFilter::Warn
+        } else {
+            LevelFilter::Info
+        });
     }
 }

@@ -51,7 +51,12 @@ impl Deskcam {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start deskcam");
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start deskcam");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -92,7 +97,8 @@ impl Deskcam {
 
     /// The process's resident memory in KiB, from /proc.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find(|l| l.starts_with("VmRSS:"))
@@ -103,7 +109,9 @@ impl Deskcam {
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self) -> Option<i32> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -124,8 +132,16 @@ impl Drop for Deskcam {
 
 /// Runs deskcam to completion (for CLI errors): (exit code, stdout, stderr).
 pub fn run_to_end(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binary()).args(args).stdin(Stdio::null()).output().expect("run deskcam");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run deskcam");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// A plain HTTP response.
@@ -164,14 +180,28 @@ pub fn read_reply(s: &mut TcpStream) -> Reply {
             break p;
         }
         match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return Reply { status: 0, head: String::from_utf8_lossy(&buf).into(), body: Vec::new() },
+            Ok(0) | Err(_) => {
+                return Reply {
+                    status: 0,
+                    head: String::from_utf8_lossy(&buf).into(),
+                    body: Vec::new(),
+                };
+            }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let mut body = buf[head_end + 4..].to_vec();
-    let reply = Reply { status, head, body: Vec::new() };
+    let reply = Reply {
+        status,
+        head,
+        body: Vec::new(),
+    };
     let len: Option<usize> = reply.header("Content-Length").and_then(|v| v.parse().ok());
     while len.is_none_or(|l| body.len() < l) {
         match s.read(&mut chunk) {
@@ -183,7 +213,10 @@ pub fn read_reply(s: &mut TcpStream) -> Reply {
 }
 
 pub fn get(addr: SocketAddr, path: &str) -> Reply {
-    raw_request(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+    raw_request(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
 }
 
 pub fn post(addr: SocketAddr, path: &str, body: &str, extra_headers: &str) -> Reply {
@@ -246,7 +279,10 @@ impl MjpegReader {
     }
 
     pub fn get(addr: SocketAddr, path: &str) -> MjpegReader {
-        Self::open(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n"))
+        Self::open(
+            addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+        )
     }
 
     /// The next part's headers and body, or `None` when the stream ends.
@@ -288,7 +324,16 @@ pub struct Xvfb {
 impl Xvfb {
     pub fn start(width: u32, height: u32) -> Xvfb {
         let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", &format!("{width}x{height}x24"), "-nolisten", "tcp", "-ac"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                &format!("{width}x{height}x24"),
+                "-nolisten",
+                "tcp",
+                "-ac",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -297,8 +342,14 @@ impl Xvfb {
         let mut out = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         out.read_line(&mut line).expect("Xvfb display number");
-        let n: u32 = line.trim().parse().unwrap_or_else(|_| panic!("Xvfb printed {line:?}"));
-        Xvfb { child, display: format!(":{n}") }
+        let n: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb printed {line:?}"));
+        Xvfb {
+            child,
+            display: format!(":{n}"),
+        }
     }
 }
 

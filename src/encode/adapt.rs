@@ -13,7 +13,11 @@ pub struct Adapter<'a> {
 
 impl<'a> Adapter<'a> {
     pub fn new(img: &'a RawImage, s: &EncodeSettings) -> Adapter<'a> {
-        Adapter { img, flip: s.flip, mirror: s.mirror }
+        Adapter {
+            img,
+            flip: s.flip,
+            mirror: s.mirror,
+        }
     }
 }
 
@@ -24,7 +28,11 @@ pub fn rgb_to_ycbcr(r: u8, g: u8, b: u8) -> (u8, u8, u8) {
     let y = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
     let cb = ((-11059 * r - 21709 * g + 32768 * b + 32768) >> 16) + 128;
     let cr = ((32768 * r - 27439 * g - 5329 * b + 32768) >> 16) + 128;
-    (y.clamp(0, 255) as u8, cb.clamp(0, 255) as u8, cr.clamp(0, 255) as u8)
+    (
+        y.clamp(0, 255) as u8,
+        cb.clamp(0, 255) as u8,
+        cr.clamp(0, 255) as u8,
+    )
 }
 
 impl ImageBuffer for Adapter<'_> {
@@ -39,7 +47,11 @@ impl ImageBuffer for Adapter<'_> {
     }
     fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
         let img = self.img;
-        let row_index = if self.flip { img.height as usize - 1 - y as usize } else { y as usize };
+        let row_index = if self.flip {
+            img.height as usize - 1 - y as usize
+        } else {
+            y as usize
+        };
         let row = &img.data[row_index * img.stride..];
         let w = img.width as usize;
         for i in 0..w {

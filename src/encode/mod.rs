@@ -44,8 +44,21 @@ pub struct RawImage {
 
 impl RawImage {
     /// A tightly packed image; checks the buffer holds every row.
-    pub fn packed(format: PixelFormat, width: u32, height: u32, data: Vec<u8>, captured: SystemTime) -> Result<RawImage, EncodeError> {
-        let img = RawImage { format, width, height, stride: width as usize * format.bytes_per_pixel(), data, captured };
+    pub fn packed(
+        format: PixelFormat,
+        width: u32,
+        height: u32,
+        data: Vec<u8>,
+        captured: SystemTime,
+    ) -> Result<RawImage, EncodeError> {
+        let img = RawImage {
+            format,
+            width,
+            height,
+            stride: width as usize * format.bytes_per_pixel(),
+            data,
+            captured,
+        };
         img.check()?;
         Ok(img)
     }
@@ -53,7 +66,10 @@ impl RawImage {
     fn check(&self) -> Result<(), EncodeError> {
         let row = self.width as usize * self.format.bytes_per_pixel();
         if self.width == 0 || self.height == 0 || self.width > 65535 || self.height > 65535 {
-            return Err(EncodeError(format!("cannot encode a {}x{} picture", self.width, self.height)));
+            return Err(EncodeError(format!(
+                "cannot encode a {}x{} picture",
+                self.width, self.height
+            )));
         }
         if self.stride < row || self.data.len() < self.stride * (self.height as usize - 1) + row {
             return Err(EncodeError(format!(

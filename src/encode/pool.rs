@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 
-use super::{encode, EncodeSettings, RawImage};
+use super::{EncodeSettings, RawImage, encode};
 use crate::frame::Frame;
 use crate::hub::Hub;
 
@@ -60,7 +60,11 @@ impl EncoderPool {
             .collect::<Vec<_>>();
         let workers: Vec<_> = handles.into_iter().flatten().collect();
         let limit = workers.len().max(1);
-        EncoderPool { shared, workers, limit }
+        EncoderPool {
+            shared,
+            workers,
+            limit,
+        }
     }
 
     /// Queues `job`, blocking while `workers` frames are already in flight.
@@ -128,7 +132,9 @@ fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hu
         // pool lock keeps the order; `publish` itself is only a pointer swap.
         loop {
             let next = s.next_publish;
-            let Some(frame) = s.done.remove(&next) else { break };
+            let Some(frame) = s.done.remove(&next) else {
+                break;
+            };
             s.next_publish += 1;
             s.in_flight -= 1;
             if let Some(frame) = frame {
@@ -149,7 +155,12 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     fn settings() -> EncodeSettings {
-        EncodeSettings { quality: Quality::new(80).unwrap(), subsampling: Subsampling::S420, flip: false, mirror: false }
+        EncodeSettings {
+            quality: Quality::new(80).unwrap(),
+            subsampling: Subsampling::S420,
+            flip: false,
+            mirror: false,
+        }
     }
 
     #[test]
@@ -160,7 +171,14 @@ mod tests {
         let mut expected = Vec::new();
         for i in 0..12u32 {
             let side = if i % 2 == 0 { 512 } else { 16 };
-            let img = RawImage::packed(PixelFormat::Rgb24, side, side, vec![i as u8; (side * side * 3) as usize], SystemTime::now()).unwrap();
+            let img = RawImage::packed(
+                PixelFormat::Rgb24,
+                side,
+                side,
+                vec![i as u8; (side * side * 3) as usize],
+                SystemTime::now(),
+            )
+            .unwrap();
             expected.push(side);
             pool.submit(Job::Encode(img));
         }
@@ -181,7 +199,11 @@ mod tests {
         }
         // The reader may skip frames (newest wins) but sequence and sizes agree with order.
         for (seq, width) in seen {
-            assert_eq!(width, expected[seq as usize - 1], "frame {seq} out of order");
+            assert_eq!(
+                width,
+                expected[seq as usize - 1],
+                "frame {seq} out of order"
+            );
         }
         assert_eq!(pool.errors(), 0);
     }
@@ -190,9 +212,21 @@ mod tests {
     fn failed_encode_does_not_stall_the_order() {
         let hub = Hub::new();
         let pool = EncoderPool::new(2, settings(), hub.clone());
-        let bad = RawImage { format: PixelFormat::Rgb24, width: 64, height: 64, stride: 192, data: vec![0; 10], captured: SystemTime::now() };
+        let bad = RawImage {
+            format: PixelFormat::Rgb24,
+            width: 64,
+            height: 64,
+            stride: 192,
+            data: vec![0; 10],
+            captured: SystemTime::now(),
+        };
         pool.submit(Job::Encode(bad));
-        pool.submit(Job::Ready(Frame::new(vec![1, 2, 3], 1, 1, SystemTime::now())));
+        pool.submit(Job::Ready(Frame::new(
+            vec![1, 2, 3],
+            1,
+            1,
+            SystemTime::now(),
+        )));
         match hub.wait_newer(0, Duration::from_secs(5)) {
             Next::Frame(f) => assert_eq!(f.jpeg, vec![1, 2, 3]),
             other => panic!("{other:?}"),

@@ -56,7 +56,12 @@ mod tests {
 
     #[test]
     fn parts_are_framed_and_end_with_the_boundary() {
-        let f = Frame::new(vec![0xFF, 0xD8, 1, 2, 0xFF, 0xD9], 2, 2, SystemTime::UNIX_EPOCH + Duration::from_micros(1_500_000));
+        let f = Frame::new(
+            vec![0xFF, 0xD8, 1, 2, 0xFF, 0xD9],
+            2,
+            2,
+            SystemTime::UNIX_EPOCH + Duration::from_micros(1_500_000),
+        );
         let mut out = Vec::new();
         out.extend_from_slice(stream_head().as_bytes());
         write_part(&mut out, &f).unwrap();
@@ -71,7 +76,11 @@ mod tests {
         // A part's declared length is exactly its body.
         let body_start = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
         let after_head = &out[body_start + 4..];
-        let part_body = after_head.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let part_body = after_head
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap()
+            + 4;
         assert_eq!(&after_head[part_body..part_body + 6], &f.jpeg[..]);
     }
 }

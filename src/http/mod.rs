@@ -11,8 +11,8 @@ pub mod routes;
 
 use std::io::{self, Cursor, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -64,7 +64,10 @@ pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
     let listener: TcpListener = socket.into();
     let addr = listener.local_addr()?;
     let server = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
-    Ok(Listener { server: Arc::new(server), addr })
+    Ok(Listener {
+        server: Arc::new(server),
+        addr,
+    })
 }
 
 impl Listener {
@@ -92,7 +95,9 @@ impl Listener {
 
 fn header(name: &str, value: &str) -> Header {
     // Only called with our own ASCII names and values.
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|_| Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header"))
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|_| {
+        Header::from_bytes(&b"X-Invalid"[..], &b"1"[..]).expect("static header")
+    })
 }
 
 fn no_store(r: Response<Cursor<Vec<u8>>>) -> Response<Cursor<Vec<u8>>> {
@@ -114,7 +119,9 @@ fn reject(r: Reject) -> Response<Cursor<Vec<u8>>> {
 }
 
 fn peer(request: &Request) -> String {
-    request.remote_addr().map_or_else(|| "?".into(), |a| a.to_string())
+    request
+        .remote_addr()
+        .map_or_else(|| "?".into(), |a| a.to_string())
 }
 
 fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
@@ -123,9 +130,19 @@ fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
 }
 
 fn handle(ctx: &Context, request: Request) {
-    let header_bytes: usize = request.headers().iter().map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4).sum();
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4)
+        .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return respond(request, text(431, &format!("request headers exceed {MAX_HEADER_BYTES} bytes")));
+        return respond(
+            request,
+            text(
+                431,
+                &format!("request headers exceed {MAX_HEADER_BYTES} bytes"),
+            ),
+        );
     }
     let method = request.method().as_str().to_string();
     let route = match routes::route(&method, request.url()) {
@@ -139,13 +156,26 @@ fn handle(ctx: &Context, request: Request) {
                 .with_header(header("Content-Type", "text/html; charset=utf-8"))
                 .with_header(header("Cache-Control", "no-cache")),
         ),
-        Route::State => respond(request, no_store(Response::from_string(state(ctx).to_string())).with_header(header("Content-Type", "application/json"))),
+        Route::State => respond(
+            request,
+            no_store(Response::from_string(state(ctx).to_string()))
+                .with_header(header("Content-Type", "application/json")),
+        ),
         Route::Snapshot { fresh } => snapshot(ctx, request, fresh),
         Route::Stream => stream(ctx, request),
-        Route::Options(allow) => respond(request, Response::from_data(Vec::new()).with_status_code(204).with_header(header("Allow", allow))),
-        Route::Input | Route::Pointer => {
-            respond(request, text(403, "control is off: start deskcam with --source screen --control"))
-        }
+        Route::Options(allow) => respond(
+            request,
+            Response::from_data(Vec::new())
+                .with_status_code(204)
+                .with_header(header("Allow", allow)),
+        ),
+        Route::Input | Route::Pointer => respond(
+            request,
+            text(
+                403,
+                "control is off: start deskcam with --source screen --control",
+            ),
+        ),
     }
 }
 
@@ -161,17 +191,33 @@ fn snapshot(ctx: &Context, request: Request, fresh: bool) {
     let _client = ctx.hub.subscribe(peer(&request), ClientKind::Snapshot);
     let frame = match (fresh, ctx.hub.latest()) {
         (false, Some(f)) => Some(f),
-        (_, latest) => match ctx.hub.wait_newer(latest.map_or(0, |f| f.seq), SNAPSHOT_WAIT) {
+        (_, latest) => match ctx
+            .hub
+            .wait_newer(latest.map_or(0, |f| f.seq), SNAPSHOT_WAIT)
+        {
             Next::Frame(f) => Some(f),
             Next::Timeout(_) | Next::Shutdown => None,
         },
     };
     let Some(frame) = frame else {
-        return respond(request, text(503, &format!("no frame from the source within {} s", SNAPSHOT_WAIT.as_secs())));
+        return respond(
+            request,
+            text(
+                503,
+                &format!(
+                    "no frame from the source within {} s",
+                    SNAPSHOT_WAIT.as_secs()
+                ),
+            ),
+        );
     };
     let response = Response::new(
         200.into(),
-        vec![header("Content-Type", "image/jpeg"), header("Cache-Control", "no-store"), header("X-Timestamp", &frame.timestamp())],
+        vec![
+            header("Content-Type", "image/jpeg"),
+            header("Cache-Control", "no-store"),
+            header("X-Timestamp", &frame.timestamp()),
+        ],
         Cursor::new(&frame.jpeg[..]),
         Some(frame.jpeg.len()),
         None,
@@ -190,20 +236,36 @@ impl Drop for Slot<'_> {
 
 fn take_slot(ctx: &Context) -> Option<Slot<'_>> {
     ctx.streams
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < ctx.max_clients).then_some(n + 1))
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < ctx.max_clients).then_some(n + 1)
+        })
         .ok()
         .map(|_| Slot(&ctx.streams))
 }
 
 fn stream(ctx: &Context, request: Request) {
     let Some(_slot) = take_slot(ctx) else {
-        return respond(request, text(503, &format!("too many streams: the limit is {} (--max-clients)", ctx.max_clients)));
+        return respond(
+            request,
+            text(
+                503,
+                &format!(
+                    "too many streams: the limit is {} (--max-clients)",
+                    ctx.max_clients
+                ),
+            ),
+        );
     };
     let addr = peer(&request);
     let head_only = request.method().as_str() == "HEAD";
     let client = ctx.hub.subscribe(addr.clone(), ClientKind::Stream);
     let mut out = request.into_writer();
-    if out.write_all(mjpeg::stream_head().as_bytes()).and_then(|_| out.flush()).is_err() || head_only {
+    if out
+        .write_all(mjpeg::stream_head().as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+        || head_only
+    {
         return;
     }
     log::info!("client {addr} connected to the stream");

@@ -8,12 +8,20 @@ pub struct Query {
 
 impl Query {
     pub fn parse(query: &str) -> Query {
-        Query { pairs: form_urlencoded::parse(query.as_bytes()).into_owned().collect() }
+        Query {
+            pairs: form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        }
     }
 
     /// The last value given for `key` (later wins, as most servers do).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A yes/no parameter: absent is `default`; `1/true/yes`, `0/false/no`, and a bare key
@@ -53,7 +61,12 @@ mod tests {
         assert_eq!(Query::parse("").flag("fresh", false), Ok(false));
         assert_eq!(Query::parse("fresh").flag("fresh", false), Ok(true));
         assert_eq!(Query::parse("fresh=0").flag("fresh", true), Ok(false));
-        assert!(Query::parse("fresh=maybe").flag("fresh", false).unwrap_err().contains("fresh"));
+        assert!(
+            Query::parse("fresh=maybe")
+                .flag("fresh", false)
+                .unwrap_err()
+                .contains("fresh")
+        );
         // Percent-decoding happens before validation.
         assert_eq!(Query::parse("fresh=%31").flag("fresh", false), Ok(true));
     }

@@ -2,13 +2,15 @@
 //! is unit-tested without a socket. Aliases keep the URLs users already have in OctoPrint,
 //! Home Assistant and the Flask tutorial (`/?action=stream`, `/video_feed`).
 
-use super::query::{split_url, Query};
+use super::query::{Query, split_url};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Route {
     Page,
     Stream,
-    Snapshot { fresh: bool },
+    Snapshot {
+        fresh: bool,
+    },
     State,
     /// `POST /input`: one control event.
     Input,
@@ -28,7 +30,11 @@ pub struct Reject {
 
 impl Reject {
     pub fn new(status: u16, reason: impl Into<String>) -> Reject {
-        Reject { status, reason: reason.into(), allow: None }
+        Reject {
+            status,
+            reason: reason.into(),
+            allow: None,
+        }
     }
 }
 
@@ -45,19 +51,33 @@ pub fn route(method: &str, url: &str) -> Result<Route, Reject> {
     let (path, query) = split_url(url);
     let query = Query::parse(query);
     let (allow, target) = match path {
-        "/" => (VIEW, match query.get("action") {
-            None => Ok(Route::Page),
-            Some("stream") => Ok(Route::Stream),
-            Some("snapshot") => Ok(Route::Snapshot { fresh: false }),
-            Some(other) => Err(Reject::new(400, format!("action={other:?}: expected stream or snapshot"))),
-        }),
+        "/" => (
+            VIEW,
+            match query.get("action") {
+                None => Ok(Route::Page),
+                Some("stream") => Ok(Route::Stream),
+                Some("snapshot") => Ok(Route::Snapshot { fresh: false }),
+                Some(other) => Err(Reject::new(
+                    400,
+                    format!("action={other:?}: expected stream or snapshot"),
+                )),
+            },
+        ),
         "/index.html" => (VIEW, Ok(Route::Page)),
         "/stream" | "/video_feed" | "/stream.mjpg" => (VIEW, Ok(Route::Stream)),
         "/snapshot" | "/snapshot.jpg" => (VIEW, Ok(Route::Snapshot { fresh: false })),
         "/state" => (VIEW, Ok(Route::State)),
         "/input" => (CONTROL, Ok(Route::Input)),
         "/pointer" => (CONTROL, Ok(Route::Pointer)),
-        _ => return Err(Reject::new(404, format!("no such path: {}", path.chars().take(200).collect::<String>()))),
+        _ => {
+            return Err(Reject::new(
+                404,
+                format!(
+                    "no such path: {}",
+                    path.chars().take(200).collect::<String>()
+                ),
+            ));
+        }
     };
     if method == "OPTIONS" {
         return Ok(Route::Options(allow));
@@ -68,11 +88,17 @@ pub fn route(method: &str, url: &str) -> Result<Route, Reject> {
         } else {
             format!("{method} {path} is not allowed: use GET or HEAD")
         };
-        return Err(Reject { status: 405, reason: why, allow: Some(allow) });
+        return Err(Reject {
+            status: 405,
+            reason: why,
+            allow: Some(allow),
+        });
     }
     let mut target = target?;
     if let Route::Snapshot { fresh } = &mut target {
-        *fresh = query.flag("fresh", false).map_err(|e| Reject::new(400, e))?;
+        *fresh = query
+            .flag("fresh", false)
+            .map_err(|e| Reject::new(400, e))?;
     }
     Ok(target)
 }
@@ -84,11 +110,20 @@ mod tests {
     #[test]
     fn aliases() {
         assert_eq!(route("GET", "/"), Ok(Route::Page));
-        assert_eq!(route("GET", "/?action=stream&1699999999"), Ok(Route::Stream));
+        assert_eq!(
+            route("GET", "/?action=stream&1699999999"),
+            Ok(Route::Stream)
+        );
         assert_eq!(route("GET", "/video_feed"), Ok(Route::Stream));
         assert_eq!(route("HEAD", "/stream"), Ok(Route::Stream));
-        assert_eq!(route("GET", "/?action=snapshot"), Ok(Route::Snapshot { fresh: false }));
-        assert_eq!(route("GET", "/snapshot?fresh=1&_=123"), Ok(Route::Snapshot { fresh: true }));
+        assert_eq!(
+            route("GET", "/?action=snapshot"),
+            Ok(Route::Snapshot { fresh: false })
+        );
+        assert_eq!(
+            route("GET", "/snapshot?fresh=1&_=123"),
+            Ok(Route::Snapshot { fresh: true })
+        );
         assert_eq!(route("GET", "/state"), Ok(Route::State));
         assert_eq!(route("POST", "/input"), Ok(Route::Input));
     }
@@ -97,7 +132,10 @@ mod tests {
     fn refusals() {
         assert_eq!(route("GET", "/nope").unwrap_err().status, 404);
         assert_eq!(route("GET", "/?action=reboot").unwrap_err().status, 400);
-        assert_eq!(route("GET", "/snapshot?fresh=maybe").unwrap_err().status, 400);
+        assert_eq!(
+            route("GET", "/snapshot?fresh=maybe").unwrap_err().status,
+            400
+        );
         let r = route("POST", "/stream").unwrap_err();
         assert_eq!((r.status, r.allow), (405, Some(VIEW)));
         // State-changing endpoints never answer GET (an <img> elsewhere could fire it).
@@ -105,7 +143,12 @@ mod tests {
         assert_eq!(r.status, 405);
         assert!(r.reason.contains("POST"));
         assert_eq!(route("GET", "/input").unwrap_err().status, 405);
-        assert_eq!(route("GET", &format!("/{}", "a".repeat(5000))).unwrap_err().status, 414);
+        assert_eq!(
+            route("GET", &format!("/{}", "a".repeat(5000)))
+                .unwrap_err()
+                .status,
+            414
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ pub struct Camera;
 
 impl Camera {
     pub fn new(_config: &Config) -> Result<Camera, SourceError> {
-        Err(SourceError::Unusable("--source camera is not built yet".into()))
+        Err(SourceError::Unusable(
+            "--source camera is not built yet".into(),
+        ))
     }
 }
 

@@ -41,7 +41,10 @@ impl Canvas {
     pub fn text(&mut self, x: i64, y: i64, scale: u32, color: Rgb, text: &str) {
         let mut cx = x;
         for ch in text.chars() {
-            let glyph = font8x8::legacy::BASIC_LEGACY.get(ch as usize).copied().unwrap_or([0; 8]);
+            let glyph = font8x8::legacy::BASIC_LEGACY
+                .get(ch as usize)
+                .copied()
+                .unwrap_or([0; 8]);
             for (gy, bits) in glyph.iter().enumerate() {
                 for gx in 0..8 {
                     if bits & (1 << gx) != 0 {
@@ -62,7 +65,14 @@ impl Canvas {
 
     pub fn into_image(self, captured: SystemTime) -> RawImage {
         let stride = self.width as usize * 3;
-        RawImage { format: PixelFormat::Rgb24, width: self.width, height: self.height, stride, data: self.rgb, captured }
+        RawImage {
+            format: PixelFormat::Rgb24,
+            width: self.width,
+            height: self.height,
+            stride,
+            data: self.rgb,
+            captured,
+        }
     }
 }
 
@@ -70,7 +80,13 @@ impl Canvas {
 pub fn clock(t: SystemTime) -> String {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let s = d.as_secs() % 86_400;
-    format!("{:02}:{:02}:{:02}.{:03} UTC", s / 3600, s / 60 % 60, s % 60, d.subsec_millis())
+    format!(
+        "{:02}:{:02}:{:02}.{:03} UTC",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        d.subsec_millis()
+    )
 }
 
 /// Text scale that makes characters about 1/24 of the picture height.
@@ -94,7 +110,13 @@ pub fn no_signal(width: u32, height: u32, reason: &str) -> RawImage {
     let reason: String = reason.chars().take(fit).collect();
     for (i, line) in [reason, clock(now)].iter().enumerate() {
         let lx = (width as i64 - Canvas::text_width(line, small) as i64) / 2;
-        c.text(lx, height as i64 / 2 + (4 + 12 * i as i64) * small as i64, small, [200, 200, 200], line);
+        c.text(
+            lx,
+            height as i64 / 2 + (4 + 12 * i as i64) * small as i64,
+            small,
+            [200, 200, 200],
+            line,
+        );
     }
     c.into_image(now)
 }
@@ -121,6 +143,9 @@ mod tests {
     #[test]
     fn no_signal_has_requested_size() {
         let img = no_signal(320, 240, "device unplugged");
-        assert_eq!((img.width, img.height, img.data.len()), (320, 240, 320 * 240 * 3));
+        assert_eq!(
+            (img.width, img.height, img.data.len()),
+            (320, 240, 320 * 240 * 3)
+        );
     }
 }

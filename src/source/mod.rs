@@ -11,9 +11,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Resolution, SourceKind, DEFAULT_SIZE};
-use crate::encode::pool::{EncoderPool, Job};
+use crate::config::{Config, DEFAULT_SIZE, Resolution, SourceKind};
 use crate::encode::RawImage;
+use crate::encode::pool::{EncoderPool, Job};
 use crate::frame::Frame;
 use crate::hub::Hub;
 use crate::json::Json;
@@ -69,7 +69,10 @@ pub trait Source: Send {
 /// Builds the source the configuration asks for (not opened yet).
 pub fn from_config(config: &Config) -> Result<Box<dyn Source>, SourceError> {
     Ok(match config.source {
-        SourceKind::Pattern => Box::new(pattern::Pattern::new(config.size.unwrap_or(DEFAULT_SIZE), config.fps)),
+        SourceKind::Pattern => Box::new(pattern::Pattern::new(
+            config.size.unwrap_or(DEFAULT_SIZE),
+            config.fps,
+        )),
         SourceKind::Screen => Box::new(screen::Screen::new(config)?),
         SourceKind::Camera => Box::new(camera::Camera::new(config)?),
     })
@@ -82,7 +85,12 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Runs `source` (already opened) until the hub shuts down.
-pub fn capture_loop(mut source: Box<dyn Source>, hub: Arc<Hub>, pool: EncoderPool, idle_stop: Duration) {
+pub fn capture_loop(
+    mut source: Box<dyn Source>,
+    hub: Arc<Hub>,
+    pool: EncoderPool,
+    idle_stop: Duration,
+) {
     let mut open = true;
     let mut backoff = FIRST_BACKOFF;
     let mut last_size = source.nominal_size().unwrap_or(DEFAULT_SIZE);
@@ -122,11 +130,17 @@ pub fn capture_loop(mut source: Box<dyn Source>, hub: Arc<Hub>, pool: EncoderPoo
         }
         match source.capture() {
             Ok(Captured::Image(img)) => {
-                last_size = Resolution { width: img.width, height: img.height };
+                last_size = Resolution {
+                    width: img.width,
+                    height: img.height,
+                };
                 pool.submit(Job::Encode(img));
             }
             Ok(Captured::Jpeg(frame)) => {
-                last_size = Resolution { width: frame.width, height: frame.height };
+                last_size = Resolution {
+                    width: frame.width,
+                    height: frame.height,
+                };
                 pool.submit(Job::Ready(frame));
             }
             Ok(Captured::Unchanged) => {}
@@ -145,5 +159,9 @@ pub fn capture_loop(mut source: Box<dyn Source>, hub: Arc<Hub>, pool: EncoderPoo
 
 fn show_no_signal(hub: &Hub, pool: &EncoderPool, size: Resolution, why: &SourceError) {
     hub.set_online(false);
-    pool.submit(Job::Encode(draw::no_signal(size.width, size.height, &why.to_string())));
+    pool.submit(Job::Encode(draw::no_signal(
+        size.width,
+        size.height,
+        &why.to_string(),
+    )));
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::draw::{clock, scale_for, Canvas};
+use super::draw::{Canvas, clock, scale_for};
 use super::{Captured, Source, SourceError};
 use crate::config::Resolution;
 use crate::json::Json;
@@ -48,12 +48,32 @@ impl Pattern {
         // A box sweeping left to right once every 4 seconds at 30 fps.
         let box_side = h / 6;
         let travel = (w - box_side.min(w)) as u64;
-        let x = if travel == 0 { 0 } else { (n * travel / 120) % travel };
-        c.rect(x as i64, (h / 2) as i64, box_side, box_side, [255, 255, 255]);
-        let lines = [format!("deskcam {}x{}", w, h), format!("frame {n}"), clock(now)];
+        let x = if travel == 0 {
+            0
+        } else {
+            (n * travel / 120) % travel
+        };
+        c.rect(
+            x as i64,
+            (h / 2) as i64,
+            box_side,
+            box_side,
+            [255, 255, 255],
+        );
+        let lines = [
+            format!("deskcam {}x{}", w, h),
+            format!("frame {n}"),
+            clock(now),
+        ];
         for (i, line) in lines.iter().enumerate() {
             let y = (h * 3 / 4) as i64 + (i as i64) * (10 * s as i64);
-            c.rect(8, y - s as i64, Canvas::text_width(line, s) + 2 * s, 10 * s, [0, 0, 0]);
+            c.rect(
+                8,
+                y - s as i64,
+                Canvas::text_width(line, s) + 2 * s,
+                10 * s,
+                [0, 0, 0],
+            );
             c.text(8 + s as i64, y, s, [255, 255, 255], line);
         }
         c
@@ -90,10 +110,16 @@ impl Source for Pattern {
             std::thread::sleep(due - now);
         }
         let next = due + self.interval;
-        self.next_due = Some(if next < Instant::now() { Instant::now() } else { next });
+        self.next_due = Some(if next < Instant::now() {
+            Instant::now()
+        } else {
+            next
+        });
         self.frame += 1;
         let captured = SystemTime::now();
-        Ok(Captured::Image(self.draw(self.frame, captured).into_image(captured)))
+        Ok(Captured::Image(
+            self.draw(self.frame, captured).into_image(captured),
+        ))
     }
 
     fn close(&mut self) {}
@@ -113,10 +139,19 @@ mod tests {
 
     #[test]
     fn frames_differ_and_have_the_size() {
-        let p = Pattern::new(Resolution { width: 320, height: 240 }, 30);
+        let p = Pattern::new(
+            Resolution {
+                width: 320,
+                height: 240,
+            },
+            30,
+        );
         let a = p.draw(1, SystemTime::UNIX_EPOCH);
         let b = p.draw(2, SystemTime::UNIX_EPOCH);
         assert_eq!(a.rgb.len(), 320 * 240 * 3);
-        assert_ne!(a.rgb, b.rgb, "frame counter and box must change the picture");
+        assert_ne!(
+            a.rgb, b.rgb,
+            "frame counter and box must change the picture"
+        );
     }
 }

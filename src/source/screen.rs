@@ -8,7 +8,9 @@ pub struct Screen;
 
 impl Screen {
     pub fn new(_config: &Config) -> Result<Screen, SourceError> {
-        Err(SourceError::Unusable("--source screen is not built yet".into()))
+        Err(SourceError::Unusable(
+            "--source screen is not built yet".into(),
+        ))
     }
 }
 

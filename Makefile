@@ -1,0 +1,31 @@
+# deskcam: `make run` serves the test pattern on :8080; `make test` runs every test.
+CARGO ?= cargo
+ARGS ?=
+
+.PHONY: build run test unit e2e bench lint deps-test clean
+
+build:
+	@tools/deps.sh build
+	$(CARGO) build --release
+
+# The main job: the built-in test pattern on http://0.0.0.0:8080/ (override with ARGS="...").
+run: build
+	./target/release/deskcam $(ARGS)
+
+deps-test:
+	@tools/deps.sh test
+
+# Unit tests beside the code, then end-to-end tests against the real binary.
+test: deps-test
+	$(CARGO) test --release --all-targets
+
+bench: deps-test
+	$(CARGO) build --release
+	$(CARGO) run --release --bin bench-fanout
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean

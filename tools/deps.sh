@@ -1,0 +1,46 @@
+#!/bin/sh
+# Makes sure the system packages a make target needs are installed.
+# Usage: tools/deps.sh build|run|test|bench
+# As root it installs what is missing with apt-get; otherwise it prints the exact command.
+set -eu
+need=""
+want() { # want COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 || need="$need $2"
+}
+want_file() { # want_file PATH PACKAGE
+  [ -e "$1" ] || need="$need $2"
+}
+case "${1:-build}" in
+  build|run)
+    want cc build-essential
+    ;;
+  test|bench)
+    want cc build-essential
+    want curl curl
+    want ffmpeg ffmpeg
+    want ffprobe ffmpeg
+    want Xvfb xvfb
+    want xdpyinfo x11-utils
+    want xrandr x11-xserver-utils
+    want xsetroot x11-xserver-utils
+    want xdotool xdotool
+    want chromium chromium
+    want node nodejs
+    want npm npm
+    want python3 python3
+    want_file /usr/share/doc/python3-venv python3-venv
+    want cmake cmake
+    want nasm nasm
+    ;;
+esac
+[ -z "$need" ] && exit 0
+need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing:$need" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+else
+  echo "missing system packages; install them with:" >&2
+  echo "  sudo apt-get install -y$need" >&2
+  exit 1
+fi
