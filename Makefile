@@ -17,7 +17,7 @@ deps-test:
 
 # Unit tests beside the code, then end-to-end tests against the real binary.
 test: deps-test
-	$(CARGO) test --release --all-targets
+	$(CARGO) test --release
 
 bench: deps-test
 	$(CARGO) build --release

@@ -554,6 +554,7 @@ fn parse_credentials(origin: &str, text: &str) -> Result<Credentials, ConfigErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn env() -> Env {
         Env {
@@ -708,7 +709,7 @@ mod tests {
         assert!(matches!(parse(["--help"], &env()), Ok(Command::Help)));
         assert!(matches!(parse(["-V"], &env()), Ok(Command::Version)));
         assert!(
-            matches!(parse(["--list-formats", "--device", "/dev/video3"], &env()), Ok(Command::ListFormats(p)) if p == PathBuf::from("/dev/video3"))
+            matches!(parse(["--list-formats", "--device", "/dev/video3"], &env()), Ok(Command::ListFormats(p)) if p == Path::new("/dev/video3"))
         );
     }
 }

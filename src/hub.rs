@@ -148,10 +148,8 @@ impl Hub {
             if s.shutdown {
                 return Next::Shutdown;
             }
-            if s.live {
-                if let Some(f) = s.latest.as_ref().filter(|f| f.seq > after) {
-                    return Next::Frame(f.clone());
-                }
+            if let Some(f) = s.latest.as_ref().filter(|f| s.live && f.seq > after) {
+                return Next::Frame(f.clone());
             }
             let now = Instant::now();
             if now >= deadline {

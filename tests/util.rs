@@ -65,10 +65,11 @@ impl Deskcam {
             thread::spawn(move || {
                 let mut tx = Some(tx);
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(rest) = line.split("on http://").nth(1) {
-                        if let Some(t) = tx.take() {
-                            let _ = t.send(rest.trim_end_matches('/').to_string());
-                        }
+                    if let (Some(rest), Some(t)) = (
+                        line.split("on http://").nth(1),
+                        tx.take_if(|_| line.contains("serving")),
+                    ) {
+                        let _ = t.send(rest.trim_end_matches('/').to_string());
                     }
                     let mut l = log.lock().unwrap();
                     l.push_str(&line);

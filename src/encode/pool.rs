@@ -82,6 +82,16 @@ impl EncoderPool {
         cv.notify_all();
     }
 
+    /// Waits until every submitted frame is published (or dropped), so a caller can mark the
+    /// source stopped without a late frame marking it live again.
+    pub fn drain(&self) {
+        let (m, cv) = &*self.shared;
+        let mut s = lock(m);
+        while s.in_flight > 0 && !s.stop {
+            s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
     /// Frames that failed to encode since start.
     pub fn errors(&self) -> u64 {
         lock(&self.shared.0).errors

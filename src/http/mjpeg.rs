@@ -21,10 +21,14 @@ pub fn stream_head() -> String {
          Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n\
          Pragma: no-cache\r\n\
          Connection: close\r\n\
-         \r\n\
-         --{BOUNDARY}\r\n",
+         \r\n",
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// The boundary that opens the first part (kept out of the head, so HEAD gets no body).
+pub fn first_boundary() -> String {
+    format!("--{BOUNDARY}\r\n")
 }
 
 /// Headers of one part.
@@ -64,6 +68,7 @@ mod tests {
         );
         let mut out = Vec::new();
         out.extend_from_slice(stream_head().as_bytes());
+        out.extend_from_slice(first_boundary().as_bytes());
         write_part(&mut out, &f).unwrap();
         write_part(&mut out, &f).unwrap();
         let text = String::from_utf8_lossy(&out);

@@ -260,8 +260,12 @@ fn stream(ctx: &Context, request: Request) {
     let head_only = request.method().as_str() == "HEAD";
     let client = ctx.hub.subscribe(addr.clone(), ClientKind::Stream);
     let mut out = request.into_writer();
+    let mut head = mjpeg::stream_head();
+    if !head_only {
+        head.push_str(&mjpeg::first_boundary());
+    }
     if out
-        .write_all(mjpeg::stream_head().as_bytes())
+        .write_all(head.as_bytes())
         .and_then(|_| out.flush())
         .is_err()
         || head_only

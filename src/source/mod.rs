@@ -103,6 +103,7 @@ pub fn capture_loop(
             log::info!("no clients for {} s: stopping capture", idle_stop.as_secs());
             source.close();
             open = false;
+            pool.drain();
             hub.source_stopped();
         }
         if !open {
