@@ -53,7 +53,7 @@ fn stream_parts_are_complete_jpegs_of_the_requested_size() {
         let ts: f64 = headers
             .split("X-Timestamp: ")
             .nth(1)
-            .and_then(|v| v.trim().split_whitespace().next()?.parse().ok())
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .expect("X-Timestamp");
         stamps.push(ts);
     }
