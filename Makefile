@@ -21,7 +21,7 @@ test: deps-test
 
 bench: deps-test
 	$(CARGO) build --release
-	$(CARGO) run --release --bin bench-fanout
+	$(CARGO) bench --bench fanout
 
 lint:
 	$(CARGO) fmt --check

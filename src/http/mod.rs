@@ -33,8 +33,6 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const RESEND_AFTER: Duration = Duration::from_secs(1);
 /// Longest wait for a snapshot: covers a camera's restart after idleness.
 pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
-/// Sum of all request header bytes we accept before answering 431.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// What the request handlers share.
 pub struct Context {
@@ -130,20 +128,6 @@ fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
 }
 
 fn handle(ctx: &Context, request: Request) {
-    let header_bytes: usize = request
-        .headers()
-        .iter()
-        .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4)
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return respond(
-            request,
-            text(
-                431,
-                &format!("request headers exceed {MAX_HEADER_BYTES} bytes"),
-            ),
-        );
-    }
     let method = request.method().as_str().to_string();
     let route = match routes::route(&method, request.url()) {
         Ok(r) => r,
