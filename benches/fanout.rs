@@ -99,15 +99,14 @@ fn reader(addr: SocketAddr, counting: Arc<AtomicBool>, stop: Arc<AtomicBool>) ->
         }
         if let Some(v) = line.strip_prefix("Content-Length: ") {
             len = v.trim().parse::<usize>().ok();
-        } else if line == "\r\n" {
-            if let Some(l) = len.take() {
-                body.resize(l, 0);
-                if r.read_exact(&mut body).is_err() {
-                    break;
-                }
-                if counting.load(Ordering::Relaxed) {
-                    n += 1;
-                }
+        } else if let (true, Some(l)) = (line == "\r\n", len) {
+            len = None;
+            body.resize(l, 0);
+            if r.read_exact(&mut body).is_err() {
+                break;
+            }
+            if counting.load(Ordering::Relaxed) {
+                n += 1;
             }
         }
     }
