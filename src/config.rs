@@ -493,7 +493,7 @@ fn number(
     }
 }
 
-/// Parses `WxH`; both sides 16..=8192 and even, because 4:2:0 JPEG and every camera mode are.
+/// Parses `WxH`, both sides 16..=8192 (JPEG allows 65535; nothing real is above 8K).
 pub fn parse_size(text: &str) -> Result<Resolution, ConfigError> {
     let bad = || {
         ConfigError(format!(

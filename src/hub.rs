@@ -6,14 +6,15 @@
 //! capture loop can stop the source when nobody watches and restart it for the first newcomer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Region;
 use crate::frame::Frame;
 use crate::json::Json;
+use crate::sync::{lock, wait, wait_timeout};
 
-/// Counts events per wall-clock second and reports the last complete second, so `/state` shows
+/// Counts events per second (of a monotonic clock) and reports the last complete second, so `/state` shows
 /// a current rate in constant memory.
 #[derive(Debug, Default)]
 pub struct RateMeter {
@@ -99,6 +100,8 @@ struct State {
     next_client_id: u64,
     idle_since: Option<Instant>,
     captured: RateMeter,
+    /// Frames published since start, for benchmarks and `/state`.
+    published: u64,
     shutdown: bool,
     info: Vec<(String, Json)>,
     geometry: Option<Region>,
@@ -111,12 +114,6 @@ pub struct Hub {
     news: Condvar,
     /// Signalled when a client arrives and on shutdown; the idle capture loop waits on it.
     demand: Condvar,
-}
-
-/// A poisoned lock only means another thread panicked mid-update; the data (a frame pointer,
-/// counters) is still usable, and one panicking client must not take the server down.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Hub {
@@ -135,6 +132,7 @@ impl Hub {
         s.latest = Some(frame.clone());
         s.live = true;
         s.captured.tick();
+        s.published += 1;
         drop(s);
         self.news.notify_all();
         frame
@@ -155,11 +153,7 @@ impl Hub {
             if now >= deadline {
                 return Next::Timeout(s.latest.clone().filter(|_| s.live));
             }
-            s = self
-                .news
-                .wait_timeout(s, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            s = wait_timeout(&self.news, s, deadline - now);
         }
     }
 
@@ -191,14 +185,6 @@ impl Hub {
         }
     }
 
-    pub fn stream_clients(&self) -> usize {
-        lock(&self.state)
-            .clients
-            .iter()
-            .filter(|c| c.kind == ClientKind::Stream)
-            .count()
-    }
-
     /// How long nobody has been connected, or `None` while someone is.
     pub fn idle_for(&self) -> Option<Duration> {
         lock(&self.state).idle_since.map(|t| t.elapsed())
@@ -208,7 +194,7 @@ impl Hub {
     pub fn wait_for_clients(&self) -> bool {
         let mut s = lock(&self.state);
         while s.clients.is_empty() && !s.shutdown {
-            s = self.demand.wait(s).unwrap_or_else(|e| e.into_inner());
+            s = wait(&self.demand, s);
         }
         !s.shutdown
     }
@@ -222,11 +208,7 @@ impl Hub {
             if now >= deadline {
                 return true;
             }
-            s = self
-                .demand
-                .wait_timeout(s, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            s = wait_timeout(&self.demand, s, deadline - now);
         }
         false
     }
@@ -291,6 +273,7 @@ impl Hub {
             ("online".to_string(), Json::Bool(s.online && s.live)),
             ("capturing".to_string(), Json::Bool(s.live)),
             ("fps".to_string(), Json::Int(captured as i64)),
+            ("frames".to_string(), Json::Int(s.published as i64)),
             ("clients".to_string(), Json::Int(clients.len() as i64)),
             ("streams".to_string(), Json::Arr(clients)),
         ];
@@ -376,7 +359,6 @@ mod tests {
         assert!(hub.idle_for().is_some());
         let a = hub.subscribe("a".into(), ClientKind::Stream);
         let b = hub.subscribe("b".into(), ClientKind::Snapshot);
-        assert_eq!(hub.stream_clients(), 1);
         assert!(hub.idle_for().is_none());
         assert!(hub.wait_for_clients());
         drop(a);

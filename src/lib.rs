@@ -13,8 +13,11 @@ pub mod hub;
 pub mod json;
 pub mod logger;
 pub mod source;
+pub mod sync;
 
 use std::fmt;
+use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -86,17 +89,30 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         flip: config.flip,
         mirror: config.mirror,
     };
-    let pool = EncoderPool::new(config.workers, settings, hub.clone());
+    let pool = EncoderPool::new(config.workers, settings, hub.clone())
+        .map_err(|e| Error::Io("cannot start the encoders".into(), e))?;
+    let stop = Arc::new(listener.stopper());
     let capture = {
         let hub = hub.clone();
         let idle = config.idle_stop;
+        let stop = stop.clone();
         thread::Builder::new()
             .name("capture".into())
-            .spawn(move || source::capture_loop(source, hub, pool, idle))
+            .spawn(move || {
+                // If capture dies, clients would get a frozen picture marked online forever:
+                // stop the whole server instead, so a supervisor restarts it.
+                let loop_result = panic::catch_unwind(AssertUnwindSafe(|| {
+                    source::capture_loop(source, hub.clone(), pool, idle)
+                }));
+                if loop_result.is_err() {
+                    hub.shutdown();
+                    stop();
+                }
+                loop_result.is_ok()
+            })
             .map_err(|e| Error::Io("cannot start the capture thread".into(), e))?
     };
 
-    let stop = listener.stopper();
     let hub_for_signal = hub.clone();
     ctrlc::set_handler(move || {
         hub_for_signal.shutdown();
@@ -110,7 +126,8 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     })?;
 
     // Printed even with --quiet: with --listen ...:0 it is the only way to learn the port.
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "deskcam: serving {} on http://{}/",
         config.source.name(),
         listener.addr
@@ -124,7 +141,12 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     });
     listener.serve(ctx);
     hub.shutdown();
-    let _ = capture.join();
+    if !capture.join().unwrap_or(false) {
+        return Err(Error::Io(
+            "the capture thread failed".into(),
+            std::io::Error::other("see the message above"),
+        ));
+    }
     log::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,7 @@
-//! The `log` sink: one line per event on stderr with a UTC time, nothing else. `log` is the
+//! The `log` sink: one line per event on stderr with the UTC time of day, nothing else. `log` is the
 //! facade every crate here speaks; a full logging crate would add dependencies for no gain.
+
+use std::io::Write;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -17,8 +19,16 @@ impl Log for Stderr {
                 Level::Warn => "warning: ",
                 _ => "",
             };
+            // HH:MM:SS.mmm of the UTC clock (the pattern's clock, without the zone).
             let now = crate::source::draw::clock(std::time::SystemTime::now());
-            eprintln!("{} deskcam: {level}{}", &now[..12], r.args());
+            // Not eprintln!: it panics when stderr is a closed pipe (`deskcam | head`), and a
+            // log line must never take a thread down.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{} deskcam: {level}{}",
+                &now[..12],
+                r.args()
+            );
         }
     }
     fn flush(&self) {}

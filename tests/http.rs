@@ -221,11 +221,17 @@ fn reader_ratio(d: &Deskcam, fps: f64, window: Duration) -> f64 {
 fn a_stalled_client_does_not_slow_another() {
     let d = Deskcam::start(&["--size", "1280x720", "--fps", "20"]);
     let alone = reader_ratio(&d, 20.0, Duration::from_secs(2));
+    // The baseline reader has gone before the stalled client comes.
+    assert!(wait_until(Duration::from_secs(5), || json_int(
+        &state(&d),
+        "clients"
+    ) == Some(0)));
     // A client that asks for the stream and never reads: a small receive buffer fills at once.
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     sock.set_recv_buffer_size(4096).unwrap();
     sock.connect(&d.addr.into()).unwrap();
     let mut stalled: TcpStream = sock.into();
+    let stalled_addr = stalled.local_addr().unwrap().to_string();
     stalled
         .write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -242,15 +248,59 @@ fn a_stalled_client_does_not_slow_another() {
         with_stalled > 0.85 && with_stalled > alone * 0.9,
         "stalled client slowed a reader: {alone:.2} -> {with_stalled:.2}"
     );
-    // The send timeout frees the stalled client's thread.
+    // The send timeout frees the stalled client's thread while its socket is still open.
+    let gone = format!("client {stalled_addr} left /stream");
     assert!(
-        wait_until(Duration::from_secs(12), || d
-            .log()
-            .contains("left the stream")),
+        wait_until(Duration::from_secs(15), || d.log().contains(&gone)),
         "stalled client never dropped: {}",
         d.log()
     );
     drop(stalled);
+}
+
+/// Chrome paints a part only when the boundary after it arrives (Chromium bug 527446): the
+/// boundary must follow each frame at once, not precede the next one.
+#[test]
+fn boundary_follows_each_frame_at_once() {
+    let d = Deskcam::start(&["--size", "160x120", "--fps", "1"]);
+    let mut s = TcpStream::connect(d.addr).unwrap();
+    s.write_all(b"GET /stream HTTP/1.0\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    // Read up to the end of the first part's body...
+    let body_end = loop {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "stream ended");
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(len) = text
+            .split("Content-Length: ")
+            .nth(1)
+            .and_then(|v| v.split("\r\n").next()?.parse::<usize>().ok())
+        {
+            let start = buf
+                .windows(4)
+                .enumerate()
+                .filter(|(_, w)| w == b"\r\n\r\n")
+                .nth(1)
+                .map(|(i, _)| i + 4);
+            if let Some(start) = start.filter(|&st| buf.len() >= st + len) {
+                break start + len;
+            }
+        }
+    };
+    // ...then the boundary must already be there or arrive well before the next frame (1 s).
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    while buf.len() < body_end + 18 {
+        let n = s
+            .read(&mut chunk)
+            .expect("boundary right after the frame, not with the next one");
+        assert!(n > 0);
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(&buf[body_end..body_end + 18], b"\r\n--deskcamframe\r\n");
 }
 
 #[test]
@@ -269,7 +319,7 @@ fn a_client_that_leaves_is_freed_within_two_seconds() {
     assert!(
         wait_until(Duration::from_secs(2), || d
             .log()
-            .contains("left the stream after")),
+            .contains("left /stream after")),
         "{}",
         d.log()
     );
@@ -434,6 +484,13 @@ fn bad_requests_get_a_4xx_and_the_server_keeps_serving() {
     ];
     for (req, status) in cases {
         let r = raw_request(d.addr, &req);
+        if status == 405 {
+            assert!(
+                r.header("Allow").is_some(),
+                "405 names the allowed methods: {}",
+                r.head
+            );
+        }
         assert_eq!(
             r.status,
             status,
@@ -548,4 +605,45 @@ fn a_burst_of_stream_clients_is_served_at_once() {
         .filter(|&g| g)
         .count();
     assert_eq!(served, 150, "every client of a burst gets a frame");
+}
+
+/// Header lines that sum to just over the limit, then a line that never ends: the server must
+/// answer 431 and close, not keep reading (tiny_http read header lines without bound).
+#[test]
+fn an_endless_header_line_is_cut_off() {
+    let d = Deskcam::start(&["--size", "160x120"]);
+    let mut s = TcpStream::connect(d.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let rss_before = d.rss_kib();
+    let head = format!(
+        "GET /state HTTP/1.1\r\nHost: x\r\nX-Fill: {}\r\n",
+        "c".repeat(16366)
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // Keep sending one endless line until the server answers or closes.
+    let writer = {
+        let mut w = s.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let chunk = vec![b'd'; 64 * 1024];
+            for _ in 0..1024 {
+                if w.write_all(&chunk).is_err() {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "got {:?}",
+        &text[..text.len().min(80)]
+    );
+    assert!(
+        writer.join().unwrap(),
+        "the server stopped reading the endless line"
+    );
+    assert!(d.rss_kib() < rss_before + 4 * 1024, "memory stayed flat");
 }

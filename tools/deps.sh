@@ -33,6 +33,10 @@ case "${1:-build}" in
     want nasm nasm
     ;;
 esac
+command -v cargo >/dev/null 2>&1 || {
+  echo "cargo is missing: install Rust 1.85 or newer (edition 2024) with rustup, https://rustup.rs" >&2
+  exit 1
+}
 [ -z "$need" ] && exit 0
 need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -41,6 +45,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
 else
   echo "missing system packages; install them with:" >&2
-  echo "  sudo apt-get install -y$need" >&2
+  echo "  sudo apt-get install -y $need" >&2
   exit 1
 fi

@@ -71,6 +71,13 @@ impl RawImage {
                 self.width, self.height
             )));
         }
+        // YUYV pairs pixels: an odd width would read past the row.
+        if self.format == PixelFormat::Yuyv && !self.width.is_multiple_of(2) {
+            return Err(EncodeError(format!(
+                "YUYV picture width {} is odd",
+                self.width
+            )));
+        }
         if self.stride < row || self.data.len() < self.stride * (self.height as usize - 1) + row {
             return Err(EncodeError(format!(
                 "picture buffer of {} bytes is too small for {}x{} {:?}",

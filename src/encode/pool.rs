@@ -7,12 +7,14 @@
 //! see time go backwards.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
 use super::{EncodeSettings, RawImage, encode};
 use crate::frame::Frame;
 use crate::hub::Hub;
+use crate::sync::{lock, wait};
 
 /// Work for the pool: pixels to encode, or a finished frame (camera passthrough, placeholder)
 /// that must still keep its place in the order.
@@ -39,12 +41,13 @@ pub struct EncoderPool {
     limit: usize,
 }
 
-fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl EncoderPool {
-    pub fn new(workers: usize, settings: EncodeSettings, hub: Arc<Hub>) -> EncoderPool {
+    /// Starts `workers` encoder threads; fails only if not even one thread can be started.
+    pub fn new(
+        workers: usize,
+        settings: EncodeSettings,
+        hub: Arc<Hub>,
+    ) -> std::io::Result<EncoderPool> {
         let workers = workers.max(1);
         let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
         let handles = (0..workers)
@@ -59,12 +62,15 @@ impl EncoderPool {
             })
             .collect::<Vec<_>>();
         let workers: Vec<_> = handles.into_iter().flatten().collect();
-        let limit = workers.len().max(1);
-        EncoderPool {
+        if workers.is_empty() {
+            return Err(std::io::Error::other("no encoder thread could be started"));
+        }
+        let limit = workers.len();
+        Ok(EncoderPool {
             shared,
             workers,
             limit,
-        }
+        })
     }
 
     /// Queues `job`, blocking while `workers` frames are already in flight.
@@ -72,7 +78,7 @@ impl EncoderPool {
         let (m, cv) = &*self.shared;
         let mut s = lock(m);
         while s.in_flight >= self.limit && !s.stop {
-            s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            s = wait(cv, s);
         }
         let ticket = s.next_ticket;
         s.next_ticket += 1;
@@ -88,7 +94,7 @@ impl EncoderPool {
         let (m, cv) = &*self.shared;
         let mut s = lock(m);
         while s.in_flight > 0 && !s.stop {
-            s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
+            s = wait(cv, s);
         }
     }
 
@@ -120,15 +126,26 @@ fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hu
                 if s.stop {
                     return;
                 }
-                s = cv.wait(s).unwrap_or_else(|e| e.into_inner());
+                s = wait(cv, s);
             }
         };
         let frame = match job {
             Job::Ready(frame) => Some(frame),
-            Job::Encode(img) => match encode(&img, settings) {
-                Ok(jpeg) => Some(Frame::new(jpeg, img.width, img.height, img.captured)),
-                Err(e) => {
+            // A panic in an encoder must not leave its ticket unpublished: every later frame
+            // would wait for it and the capture loop would block in `submit` for good.
+            Job::Encode(img) => match catch_unwind(AssertUnwindSafe(|| encode(&img, settings))) {
+                Ok(Ok(jpeg)) => Some(Frame::new(jpeg, img.width, img.height, img.captured)),
+                Ok(Err(e)) => {
                     log::warn!("{e}");
+                    None
+                }
+                Err(_) => {
+                    log::error!(
+                        "the JPEG encoder panicked on a {}x{} {:?} picture; frame dropped",
+                        img.width,
+                        img.height,
+                        img.format
+                    );
                     None
                 }
             },
@@ -176,7 +193,7 @@ mod tests {
     #[test]
     fn frames_come_out_in_submission_order() {
         let hub = Hub::new();
-        let pool = EncoderPool::new(3, settings(), hub.clone());
+        let pool = EncoderPool::new(3, settings(), hub.clone()).unwrap();
         // Alternate big and tiny pictures so later ones tend to finish first.
         let mut expected = Vec::new();
         for i in 0..12u32 {
@@ -221,7 +238,7 @@ mod tests {
     #[test]
     fn failed_encode_does_not_stall_the_order() {
         let hub = Hub::new();
-        let pool = EncoderPool::new(2, settings(), hub.clone());
+        let pool = EncoderPool::new(2, settings(), hub.clone()).unwrap();
         let bad = RawImage {
             format: PixelFormat::Rgb24,
             width: 64,

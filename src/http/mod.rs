@@ -14,10 +14,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tiny_http::{Header, Request, Response};
 
+use crate::frame::Frame;
 use crate::hub::{ClientKind, Hub, Next};
 use crate::json::Json;
 use routes::{Reject, Route};
@@ -27,6 +28,8 @@ const PAGE: &str = include_str!("../../index.html");
 
 /// A client that accepts no data for this long is dropped (SO_SNDTIMEO on every socket).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Kernel send buffer per client socket: a few frames, so slow clients skip rather than queue.
+pub const SEND_BUFFER: usize = 256 * 1024;
 /// Re-send the newest frame after this long without a new one: a static screen still shows
 /// its latest state (Chrome paints a part only when the next boundary arrives, Chromium bug
 /// 527446) and proxies do not time out.
@@ -57,6 +60,9 @@ pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
     socket.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    // A fixed, modest send buffer (inherited like the timeout): Linux autotuning grows it to
+    // 4 MB, which let a slow viewer queue ~100 frames (seconds of delay) instead of skipping.
+    socket.set_send_buffer_size(SEND_BUFFER)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     let listener: TcpListener = socket.into();
@@ -149,8 +155,7 @@ fn handle(ctx: &Context, request: Request) {
         Route::Stream => stream(ctx, request),
         Route::Options(allow) => respond(
             request,
-            Response::from_data(Vec::new())
-                .with_status_code(204)
+            no_store(Response::from_data(Vec::new()).with_status_code(204))
                 .with_header(header("Allow", allow)),
         ),
         Route::Input | Route::Pointer => respond(
@@ -172,16 +177,16 @@ fn state(ctx: &Context) -> Json {
 }
 
 fn snapshot(ctx: &Context, request: Request, fresh: bool) {
-    let _client = ctx.hub.subscribe(peer(&request), ClientKind::Snapshot);
-    let frame = match (fresh, ctx.hub.latest()) {
-        (false, Some(f)) => Some(f),
-        (_, latest) => match ctx
-            .hub
-            .wait_newer(latest.map_or(0, |f| f.seq), SNAPSHOT_WAIT)
-        {
-            Next::Frame(f) => Some(f),
-            Next::Timeout(_) | Next::Shutdown => None,
-        },
+    let asked = SystemTime::now();
+    let addr = peer(&request);
+    let _client = ctx.hub.subscribe(addr.clone(), ClientKind::Snapshot);
+    let frame = match ctx.hub.latest() {
+        Some(f) if !fresh => Some(f),
+        latest => wait_for_frame(
+            &ctx.hub,
+            latest.map_or(0, |f| f.seq),
+            fresh.then_some(asked),
+        ),
     };
     let Some(frame) = frame else {
         return respond(
@@ -207,6 +212,22 @@ fn snapshot(ctx: &Context, request: Request, fresh: bool) {
         None,
     );
     let _ = request.respond(response);
+    log::info!("client {addr} got a snapshot ({} bytes)", frame.jpeg.len());
+}
+
+/// Waits (at most [`SNAPSHOT_WAIT`]) for a frame newer than `after` and, if given, captured no
+/// earlier than `not_before`: a frame still in the encoder when a `?fresh=1` request arrived was
+/// captured before it and does not count.
+fn wait_for_frame(hub: &Hub, mut after: u64, not_before: Option<SystemTime>) -> Option<Arc<Frame>> {
+    let deadline = Instant::now() + SNAPSHOT_WAIT;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match hub.wait_newer(after, left) {
+            Next::Frame(f) if not_before.is_some_and(|t| f.captured < t) => after = f.seq,
+            Next::Frame(f) => return Some(f),
+            Next::Timeout(_) | Next::Shutdown => return None,
+        }
+    }
 }
 
 /// A claim on one of the `--max-clients` stream slots, released on drop.
@@ -241,6 +262,7 @@ fn stream(ctx: &Context, request: Request) {
         );
     };
     let addr = peer(&request);
+    let path = request.url().split('?').next().unwrap_or("").to_string();
     let head_only = request.method().as_str() == "HEAD";
     let client = ctx.hub.subscribe(addr.clone(), ClientKind::Stream);
     let mut out = request.into_writer();
@@ -256,7 +278,7 @@ fn stream(ctx: &Context, request: Request) {
     {
         return;
     }
-    log::info!("client {addr} connected to the stream");
+    log::info!("client {addr} connected to {path}");
     let started = Instant::now();
     let mut last = 0;
     let why = loop {
@@ -273,7 +295,7 @@ fn stream(ctx: &Context, request: Request) {
         last = frame.seq;
     };
     log::info!(
-        "client {addr} left the stream after {} frames in {:.1} s ({why})",
+        "client {addr} left {path} after {} frames in {:.1} s ({why})",
         client.stats.frames(),
         started.elapsed().as_secs_f64()
     );

@@ -139,7 +139,7 @@ impl ClientConnection {
                 let mut total = 0;
                 loop {
                     let line = self
-                        .read_next_line(MAX_HEADER_BYTES - total)
+                        .read_next_line(MAX_HEADER_BYTES.saturating_sub(total))
                         .map_err(|e| {
                             if e.kind() == ErrorKind::InvalidData {
                                 ReadError::TooLarge(431)

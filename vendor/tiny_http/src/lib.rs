@@ -128,6 +128,9 @@ mod ssl;
 mod test;
 mod util;
 
+/// deskcam patch: how long a connection may stay silent while a request is expected.
+const IDLE_READ_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The main class of this library.
 ///
 /// Destroying this object will immediately close the listening socket and the reading
@@ -297,8 +300,20 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        // deskcam patch: a connection that sends nothing used to hold its thread
+                        // and two descriptors forever. Reads (never writes) time out.
+                        let _ = sock.set_read_timeout(Some(IDLE_READ_TIMEOUT));
                         let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
+                            // deskcam patch: `try_clone` used to be unwrapped and panicked this
+                            // thread when descriptors ran out (tiny_http issue #195).
+                            None => match RefinedTcpStream::try_new_http(sock) {
+                                Ok(pair) => pair,
+                                Err(e) => {
+                                    log::error!("Error accepting new client: {}", e);
+                                    thread::sleep(Duration::from_millis(100));
+                                    continue;
+                                }
+                            },
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                             Some(ref ssl) => {
                                 // trying to apply SSL over the connection
@@ -325,26 +340,26 @@ impl Server {
                         let mut client = Some(client);
                         tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
+                                // deskcam patch: read the next request only once the previous
+                                // one is answered (upstream did this for HTTPS only). Otherwise
+                                // requests pipelined behind an endless stream each became a
+                                // handler blocked on the stream: unbounded threads per socket.
+                                let (sender, receiver) = mpsc::channel();
+                                for rq in client {
+                                    messages.push(rq.with_notify_sender(sender.clone()).into());
+                                    if receiver.recv().is_err() {
+                                        break;
                                     }
                                 }
                             }
                         }));
                     }
 
+                    // deskcam patch: upstream ended the server on any accept error; EMFILE,
+                    // ENFILE and ECONNABORTED pass, so wait a moment and go on accepting.
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        thread::sleep(Duration::from_millis(100));
                     }
                 }
             }

@@ -94,8 +94,18 @@ impl RefinedTcpStream {
         S: Into<Stream>,
     {
         let stream: Stream = stream.into();
+        let read = stream.clone();
+        Self::from_pair(read, stream)
+    }
 
-        let (read, write) = (stream.clone(), stream);
+    /// deskcam patch: builds the pair from an already cloned plain connection, so running out
+    /// of descriptors in `try_clone` is an error for the caller, not a panic.
+    pub(crate) fn try_new_http(stream: Connection) -> IoResult<(RefinedTcpStream, RefinedTcpStream)> {
+        let read = stream.try_clone()?;
+        Ok(Self::from_pair(Stream::Http(read), Stream::Http(stream)))
+    }
+
+    fn from_pair(read: Stream, write: Stream) -> (RefinedTcpStream, RefinedTcpStream) {
 
         let read = RefinedTcpStream {
             stream: read,
