@@ -4,3 +4,4 @@
 mod util;
 
 mod http;
+mod screen;

@@ -360,3 +360,55 @@ impl Drop for Xvfb {
         let _ = self.child.wait();
     }
 }
+
+impl Xvfb {
+    /// Starts Xvfb on a chosen display (to bring a display back after stopping it) and waits
+    /// until it accepts clients: with an explicit display, `-displayfd` still reports readiness.
+    pub fn start_on(display: &str, width: u32, height: u32) -> Xvfb {
+        let mut child = Command::new("Xvfb")
+            .args([
+                display,
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                &format!("{width}x{height}x24"),
+                "-nolisten",
+                "tcp",
+                "-ac",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed (the Makefile and .ci/run install it)");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        out.read_line(&mut line).expect("Xvfb display number");
+        assert_eq!(
+            format!(":{}", line.trim()),
+            display,
+            "Xvfb did not start on {display}"
+        );
+        Xvfb {
+            child,
+            display: display.to_string(),
+        }
+    }
+}
+
+/// CPU time (user + system) a process has used so far, from /proc/PID/stat.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+        .unwrap_or(0);
+    // Linux reports these in USER_HZ, which is 100 on every Linux ABI.
+    Duration::from_millis(ticks * 10)
+}

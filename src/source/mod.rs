@@ -154,6 +154,8 @@ pub fn capture_loop(
             }
         }
         hub.set_info(source.info());
+        // The screen source's area changes when the X screen is resized.
+        hub.set_geometry(source.geometry());
     }
     source.close();
 }

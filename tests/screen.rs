@@ -1,0 +1,339 @@
+//! `--source screen` against a real X server (Xvfb): colours and positions, the cursor, the cost
+//! of a static screen, change-to-client latency, the X server going away and coming back at a
+//! new size, and a missing display.
+
+use std::time::{Duration, Instant};
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ChangeGCAux, ConnectionExt as _, CreateGCAux, Rectangle};
+use x11rb::rust_connection::RustConnection;
+
+use crate::util::{self, Deskcam, MjpegReader, Xvfb, wait_until};
+
+/// Draws on the root window of a display, as any X client would.
+struct Painter {
+    conn: RustConnection,
+    root: u32,
+    gc: u32,
+}
+
+impl Painter {
+    fn new(display: &str) -> Painter {
+        let (conn, n) = x11rb::connect(Some(display)).expect("connect to Xvfb");
+        let root = conn.setup().roots[n].root;
+        let gc = conn.generate_id().unwrap();
+        conn.create_gc(gc, root, &CreateGCAux::new().foreground(0))
+            .unwrap();
+        Painter { conn, root, gc }
+    }
+
+    /// Fills a rectangle with 0xRRGGBB and waits until the server has done it.
+    fn fill(&self, rgb: u32, x: i16, y: i16, w: u16, h: u16) {
+        self.conn
+            .change_gc(self.gc, &ChangeGCAux::new().foreground(rgb))
+            .unwrap();
+        self.conn
+            .poly_fill_rectangle(
+                self.root,
+                self.gc,
+                &[Rectangle {
+                    x,
+                    y,
+                    width: w,
+                    height: h,
+                }],
+            )
+            .unwrap();
+        self.conn.get_input_focus().unwrap().reply().unwrap();
+    }
+}
+
+struct Picture {
+    width: u32,
+    height: u32,
+    rgb: Vec<u8>,
+}
+
+impl Picture {
+    fn decode(jpeg: &[u8]) -> Picture {
+        let mut d = jpeg_decoder::Decoder::new(jpeg);
+        let rgb = d.decode().expect("a valid JPEG");
+        let info = d.info().unwrap();
+        assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24);
+        Picture {
+            width: info.width.into(),
+            height: info.height.into(),
+            rgb,
+        }
+    }
+
+    fn at(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = ((y * self.width + x) * 3) as usize;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    fn brightest_in(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> u8 {
+        let mut max = 0;
+        for y in y0..y1.min(self.height) {
+            for x in x0..x1.min(self.width) {
+                max = max.max(*self.at(x, y).iter().max().unwrap());
+            }
+        }
+        max
+    }
+}
+
+/// Within JPEG tolerance of `want` (0xRRGGBB).
+fn near(got: [u8; 3], want: u32) -> bool {
+    let want = [(want >> 16) as u8, (want >> 8) as u8, want as u8];
+    got.iter()
+        .zip(want)
+        .all(|(&g, w)| (g as i32 - w as i32).abs() <= 24)
+}
+
+fn snapshot(d: &Deskcam) -> Picture {
+    let r = util::get(d.addr, "/snapshot");
+    assert_eq!(r.status, 200, "{}", r.text());
+    Picture::decode(&r.body)
+}
+
+/// Waits (bounded) until a snapshot shows `want` at (x, y); returns that snapshot.
+fn snapshot_showing(d: &Deskcam, x: u32, y: u32, want: u32) -> Picture {
+    let mut last = None;
+    let ok = wait_until(Duration::from_secs(5), || {
+        let p = snapshot(d);
+        let hit = near(p.at(x, y), want);
+        last = Some(p);
+        hit
+    });
+    let p = last.unwrap();
+    assert!(
+        ok,
+        "pixel ({x},{y}) is {:?}, expected #{want:06x}",
+        p.at(x, y)
+    );
+    p
+}
+
+fn screen(display: &str, extra: &[&str]) -> Deskcam {
+    let mut args = vec!["--source", "screen", "--display", display, "--quiet"];
+    args.extend_from_slice(extra);
+    Deskcam::start(&args)
+}
+
+#[test]
+fn colours_and_positions_survive_bgrx() {
+    let x = Xvfb::start(640, 480);
+    let d = screen(&x.display, &["--no-cursor", "--quality", "90"]);
+    let p = Painter::new(&x.display);
+    p.fill(0x000000, 0, 0, 640, 480);
+    p.fill(0xFF0000, 40, 40, 100, 100);
+    p.fill(0x00FF00, 200, 40, 100, 100);
+    p.fill(0x0000FF, 360, 40, 100, 100);
+    p.fill(0xFFFFFF, 40, 300, 100, 100);
+    let pic = snapshot_showing(&d, 40 + 50, 300 + 50, 0xFFFFFF);
+    assert_eq!((pic.width, pic.height), (640, 480));
+    // Pure red stays red: B,G,R,X memory order reaches the encoder as BGRA, not RGBA.
+    assert!(near(pic.at(90, 90), 0xFF0000), "red is {:?}", pic.at(90, 90));
+    assert!(near(pic.at(250, 90), 0x00FF00), "green is {:?}", pic.at(250, 90));
+    assert!(near(pic.at(410, 90), 0x0000FF), "blue is {:?}", pic.at(410, 90));
+    // Edges land where they were drawn (one pixel inside/outside, JPEG blurs the border).
+    assert!(near(pic.at(42, 42), 0xFF0000));
+    assert!(near(pic.at(36, 36), 0x000000), "{:?}", pic.at(36, 36));
+    assert!(near(pic.at(600, 440), 0x000000));
+}
+
+#[test]
+fn region_streams_only_that_rectangle() {
+    let x = Xvfb::start(640, 480);
+    let d = screen(&x.display, &["--no-cursor", "--region", "200x100+300+200"]);
+    let p = Painter::new(&x.display);
+    p.fill(0x000000, 0, 0, 640, 480);
+    // Red only inside the region's left half (screen x 300..400).
+    p.fill(0xFF0000, 300, 200, 100, 100);
+    let pic = snapshot_showing(&d, 50, 50, 0xFF0000);
+    assert_eq!((pic.width, pic.height), (200, 100));
+    assert!(near(pic.at(150, 50), 0x000000), "{:?}", pic.at(150, 50));
+    let state = util::get(d.addr, "/state").text();
+    assert!(state.contains("\"area\":\"200x100+300+200\""), "{state}");
+}
+
+#[test]
+fn region_outside_the_screen_is_one_line_and_exit_2() {
+    let x = Xvfb::start(320, 240);
+    let (code, _, err) = util::run_to_end(&[
+        "--source",
+        "screen",
+        "--display",
+        &x.display,
+        "--region",
+        "200x200+200+100",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("does not fit the 320x240 screen"), "{err}");
+}
+
+#[test]
+fn cursor_drawn_at_pointer_and_left_out_with_no_cursor() {
+    let x = Xvfb::start(640, 480);
+    let with = screen(&x.display, &[]);
+    let without = screen(&x.display, &["--no-cursor"]);
+    let p = Painter::new(&x.display);
+    p.fill(0x000000, 0, 0, 640, 480);
+    // A marker so both servers are known to show the black screen before we look.
+    p.fill(0xFF0000, 600, 440, 40, 40);
+    snapshot_showing(&with, 620, 460, 0xFF0000);
+    snapshot_showing(&without, 620, 460, 0xFF0000);
+    let status = std::process::Command::new("xdotool")
+        .args(["mousemove", "200", "150"])
+        .env("DISPLAY", &x.display)
+        .status()
+        .expect("xdotool must be installed (tools/deps.sh installs it)");
+    assert!(status.success());
+    // Xvfb's default cursor is the black-and-white X: white pixels appear around the pointer.
+    let mut last = 0;
+    let shown = wait_until(Duration::from_secs(5), || {
+        last = snapshot(&with).brightest_in(188, 138, 212, 162);
+        last > 200
+    });
+    assert!(shown, "no cursor near (200,150): brightest {last}");
+    let far = snapshot(&with).brightest_in(300, 300, 340, 340);
+    assert!(far < 40, "cursor drawn elsewhere too: {far}");
+    // A fresh drawing forces a grab after the pointer move: without --no-cursor it would show
+    // the cursor; with it, the pointer's area must stay black.
+    p.fill(0x00FF00, 600, 440, 40, 40);
+    let plain = snapshot_showing(&without, 620, 460, 0x00FF00).brightest_in(188, 138, 212, 162);
+    assert!(plain < 40, "--no-cursor still shows a cursor: {plain}");
+    let drawn = snapshot_showing(&with, 620, 460, 0x00FF00).brightest_in(188, 138, 212, 162);
+    assert!(drawn > 200, "cursor gone after a redraw: {drawn}");
+}
+
+#[test]
+fn static_screen_costs_almost_nothing_and_still_sends_about_once_a_second() {
+    let x = Xvfb::start(1280, 720);
+    let d = screen(&x.display, &[]);
+    let mut s = MjpegReader::get(d.addr, "/stream");
+    assert!(s.head.contains("200"), "{}", s.head);
+    s.next_part().expect("first frame");
+    // Let start-up work (first grab, encoder threads) settle before measuring.
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_millis(1500) {
+        s.next_part().expect("frame");
+    }
+    let pid = d.child.id();
+    let cpu0 = util::cpu_time(pid);
+    let t0 = Instant::now();
+    let mut frames = 0;
+    while t0.elapsed() < Duration::from_secs(5) {
+        s.next_part().expect("the stream must go on while the screen is static");
+        frames += 1;
+    }
+    let wall = t0.elapsed();
+    let cpu = util::cpu_time(pid) - cpu0;
+    let share = cpu.as_secs_f64() / wall.as_secs_f64();
+    eprintln!(
+        "static 1280x720: {frames} frames in {wall:?}, cpu {cpu:?} = {:.2}% of a core",
+        share * 100.0
+    );
+    assert!(share < 0.02, "static screen used {:.2}% of a core", share * 100.0);
+    assert!(
+        (3..=8).contains(&frames),
+        "{frames} frames in 5 s on a static screen (expected about one a second)"
+    );
+}
+
+#[test]
+fn change_reaches_a_connected_client_within_200_ms() {
+    let x = Xvfb::start(800, 600);
+    let d = screen(&x.display, &["--no-cursor"]);
+    let p = Painter::new(&x.display);
+    p.fill(0x000000, 0, 0, 800, 600);
+    snapshot_showing(&d, 400, 300, 0x000000);
+    let mut s = MjpegReader::get(d.addr, "/stream");
+    s.next_part().expect("first frame");
+    let mut latencies = Vec::new();
+    for (i, colour) in [0xFF0000, 0x00FF00, 0x0000FF, 0xFFFFFF, 0xFF00FF]
+        .into_iter()
+        .enumerate()
+    {
+        // Let the previous change's frames pass first.
+        std::thread::sleep(Duration::from_millis(150));
+        let t0 = Instant::now();
+        p.fill(colour, 100 * i as i16, 100, 100, 100);
+        loop {
+            let (_, jpeg) = s.next_part().expect("frame");
+            if near(Picture::decode(&jpeg).at(100 * i as u32 + 50, 150), colour) {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "change never arrived");
+        }
+        latencies.push(t0.elapsed());
+    }
+    latencies.sort();
+    eprintln!("change -> client latencies: {latencies:?}");
+    assert!(
+        latencies[2] < Duration::from_millis(200),
+        "median latency {:?}",
+        latencies[2]
+    );
+}
+
+#[test]
+fn x_server_restart_at_a_new_size_reconnects() {
+    let first = Xvfb::start(640, 480);
+    let display = first.display.clone();
+    let d = screen(&display, &["--no-cursor"]);
+    let mut s = MjpegReader::get(d.addr, "/stream");
+    let (_, jpeg) = s.next_part().expect("first frame");
+    assert_eq!(util::jpeg_size(&jpeg), Some((640, 480)));
+    drop(first);
+    // Offline, the stream shows the NO SIGNAL picture and the process stays up.
+    assert!(
+        wait_until(Duration::from_secs(5), || util::get(d.addr, "/state")
+            .text()
+            .contains("\"online\":false")),
+        "{}",
+        util::get(d.addr, "/state").text()
+    );
+    let _second = Xvfb::start_on(&display, 800, 600);
+    let t0 = Instant::now();
+    let mut size = None;
+    while t0.elapsed() < Duration::from_secs(10) {
+        let (_, jpeg) = s.next_part().expect("the stream survives the X server restart");
+        size = util::jpeg_size(&jpeg);
+        if size == Some((800, 600)) {
+            break;
+        }
+    }
+    assert_eq!(size, Some((800, 600)), "{}", d.log());
+    let state = util::get(d.addr, "/state").text();
+    assert!(state.contains("\"online\":true"), "{state}");
+    assert!(state.contains("\"area\":\"800x600+0+0\""), "{state}");
+}
+
+#[test]
+fn missing_display_is_one_line_and_exit_2() {
+    // A display number nobody uses on this machine: its socket must not exist.
+    let display = (200..300)
+        .map(|n| format!(":{n}"))
+        .find(|d| !std::path::Path::new(&format!("/tmp/.X11-unix/X{}", &d[1..])).exists())
+        .expect("a free display number");
+    let (code, out, err) = util::run_to_end(&[
+        "--source",
+        "screen",
+        "--display",
+        &display,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot open X display {display}")),
+        "{err}"
+    );
+}
