@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: build run test unit e2e bench lint deps-test clean
+.PHONY: build run test unit e2e bench lint deps-test deps-bench clean
 
 build:
 	@tools/deps.sh build
@@ -15,13 +15,20 @@ run: build
 deps-test:
 	@tools/deps.sh test
 
+deps-bench:
+	@tools/deps.sh bench
+
 # Unit tests beside the code, then end-to-end tests against the real binary.
 test: deps-test
 	$(CARGO) test --release
 
-bench: deps-test
+bench: deps-bench
 	$(CARGO) build --release
 	$(CARGO) bench --bench fanout
+	@# The screen bench compares the default build with a libjpeg-turbo build of its own.
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg || \
+		echo "turbojpeg build failed: the screen bench reports it as not measured"
+	$(CARGO) bench --bench screen
 
 lint:
 	$(CARGO) fmt --check

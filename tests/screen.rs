@@ -134,9 +134,21 @@ fn colours_and_positions_survive_bgrx() {
     let pic = snapshot_showing(&d, 40 + 50, 300 + 50, 0xFFFFFF);
     assert_eq!((pic.width, pic.height), (640, 480));
     // Pure red stays red: B,G,R,X memory order reaches the encoder as BGRA, not RGBA.
-    assert!(near(pic.at(90, 90), 0xFF0000), "red is {:?}", pic.at(90, 90));
-    assert!(near(pic.at(250, 90), 0x00FF00), "green is {:?}", pic.at(250, 90));
-    assert!(near(pic.at(410, 90), 0x0000FF), "blue is {:?}", pic.at(410, 90));
+    assert!(
+        near(pic.at(90, 90), 0xFF0000),
+        "red is {:?}",
+        pic.at(90, 90)
+    );
+    assert!(
+        near(pic.at(250, 90), 0x00FF00),
+        "green is {:?}",
+        pic.at(250, 90)
+    );
+    assert!(
+        near(pic.at(410, 90), 0x0000FF),
+        "blue is {:?}",
+        pic.at(410, 90)
+    );
     // Edges land where they were drawn (one pixel inside/outside, JPEG blurs the border).
     assert!(near(pic.at(42, 42), 0xFF0000));
     assert!(near(pic.at(36, 36), 0x000000), "{:?}", pic.at(36, 36));
@@ -228,7 +240,8 @@ fn static_screen_costs_almost_nothing_and_still_sends_about_once_a_second() {
     let t0 = Instant::now();
     let mut frames = 0;
     while t0.elapsed() < Duration::from_secs(5) {
-        s.next_part().expect("the stream must go on while the screen is static");
+        s.next_part()
+            .expect("the stream must go on while the screen is static");
         frames += 1;
     }
     let wall = t0.elapsed();
@@ -238,7 +251,11 @@ fn static_screen_costs_almost_nothing_and_still_sends_about_once_a_second() {
         "static 1280x720: {frames} frames in {wall:?}, cpu {cpu:?} = {:.2}% of a core",
         share * 100.0
     );
-    assert!(share < 0.02, "static screen used {:.2}% of a core", share * 100.0);
+    assert!(
+        share < 0.02,
+        "static screen used {:.2}% of a core",
+        share * 100.0
+    );
     assert!(
         (3..=8).contains(&frames),
         "{frames} frames in 5 s on a static screen (expected about one a second)"
@@ -268,7 +285,10 @@ fn change_reaches_a_connected_client_within_200_ms() {
             if near(Picture::decode(&jpeg).at(100 * i as u32 + 50, 150), colour) {
                 break;
             }
-            assert!(t0.elapsed() < Duration::from_secs(5), "change never arrived");
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "change never arrived"
+            );
         }
         latencies.push(t0.elapsed());
     }
@@ -302,7 +322,9 @@ fn x_server_restart_at_a_new_size_reconnects() {
     let t0 = Instant::now();
     let mut size = None;
     while t0.elapsed() < Duration::from_secs(10) {
-        let (_, jpeg) = s.next_part().expect("the stream survives the X server restart");
+        let (_, jpeg) = s
+            .next_part()
+            .expect("the stream survives the X server restart");
         size = util::jpeg_size(&jpeg);
         if size == Some((800, 600)) {
             break;

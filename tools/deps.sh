@@ -33,6 +33,8 @@ case "${1:-build}" in
     want nasm nasm
     ;;
 esac
+# The screen bench's tutorial baseline: pyautogui takes X11 screenshots with scrot.
+[ "${1:-}" = bench ] && want scrot scrot
 command -v cargo >/dev/null 2>&1 || {
   echo "cargo is missing: install Rust 1.85 or newer (edition 2024) with rustup, https://rustup.rs" >&2
   exit 1

@@ -124,6 +124,10 @@ fn sampling(s: Subsampling) -> SamplingFactor {
 /// Encodes `img` to a baseline JFIF JPEG.
 pub fn encode(img: &RawImage, settings: &EncodeSettings) -> Result<Vec<u8>, EncodeError> {
     img.check()?;
+    #[cfg(feature = "turbojpeg")]
+    if let Some(result) = turbo::try_encode(img, settings) {
+        return result;
+    }
     let mut out = Vec::with_capacity(img.width as usize * img.height as usize / 4);
     let mut encoder = Encoder::new(&mut out, settings.quality.get());
     encoder.set_sampling_factor(sampling(settings.subsampling));
@@ -141,3 +145,5 @@ pub fn encode(img: &RawImage, settings: &EncodeSettings) -> Result<Vec<u8>, Enco
 }
 
 mod adapt;
+#[cfg(feature = "turbojpeg")]
+mod turbo;

@@ -92,7 +92,11 @@ mod tests {
         };
         composite(&mut dst, &c, 4, 5);
         assert_eq!(pixel(&data, 8, 3, 4), [0, 0, 255]);
-        assert_eq!(pixel(&data, 8, 4, 5), [0, 0, 0], "transparent pixel left alone");
+        assert_eq!(
+            pixel(&data, 8, 4, 5),
+            [0, 0, 0],
+            "transparent pixel left alone"
+        );
     }
 
     #[test]

@@ -119,9 +119,7 @@ impl Display {
                 .map_err(|e| lost(name, e))?;
             Some(id)
         } else {
-            log::warn!(
-                "X display {name} has no DAMAGE extension: grabbing at the full --fps rate"
-            );
+            log::warn!("X display {name} has no DAMAGE extension: grabbing at the full --fps rate");
             None
         };
         if has_randr {
@@ -174,7 +172,11 @@ impl Display {
     /// `NON_EMPTY` reporting, no further notify comes until the region is emptied.
     pub fn pump(&mut self) -> Result<Changes, SourceError> {
         let mut changes = Changes::default();
-        while let Some(event) = self.conn.poll_for_event().map_err(|e| lost(&self.name, e))? {
+        while let Some(event) = self
+            .conn
+            .poll_for_event()
+            .map_err(|e| lost(&self.name, e))?
+        {
             match event {
                 Event::DamageNotify(_) => changes.damaged = true,
                 Event::XfixesCursorNotify(_) => changes.cursor_shape = true,

@@ -1,0 +1,694 @@
+//! Screen benchmark: four desktop streamers side by side on one Xvfb at 1920x1080, in one run:
+//! (a) deskcam (default, pure Rust), (b) deskcam built with `--features turbojpeg` (into
+//! target/turbojpeg by `make bench`), (c) ffmpeg x11grab to MJPEG, (d) the original tutorial's
+//! Flask + pyautogui app (bench/tutorial_app.py in a venv under target/). For each: frames per
+//! second delivered to one reader over 10 s while the whole screen changes every frame, CPU of
+//! the streamer's process (and its children), CPU on a static screen, and the time from a
+//! screen change to the first frame showing it (p50/p95). Prints a Markdown table.
+//!
+//! Content: a frame of ffmpeg's `testsrc2` scrolled sideways 120 times a second by an X client
+//! of this program (server-side CopyArea, so drawing costs the X server ~1 ms and us nothing).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    ChangeGCAux, ConnectionExt as _, CreateGCAux, ImageFormat, Rectangle,
+};
+use x11rb::rust_connection::RustConnection;
+
+const W: u16 = 1920;
+const H: u16 = 1080;
+const MOVING: Duration = Duration::from_secs(10);
+const STATIC: Duration = Duration::from_secs(10);
+const LATENCY_SAMPLES: usize = 20;
+/// Scroll steps per second: faster than any streamer here, so every grab sees a new picture.
+const DRAW_RATE: u32 = 120;
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---------------------------------------------------------------- X server and content
+
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1920x1080x24"])
+            .args(["-nolisten", "tcp", "-ac", "-noreset"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (tools/deps.sh bench installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Xvfb {
+            child,
+            display: format!(":{}", line.trim()),
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One 1920x1080 testsrc2 picture as B,G,R,X, rendered by ffmpeg.
+fn testsrc2() -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=1",
+        ])
+        .args(["-frames:v", "1", "-pix_fmt", "bgr0", "-f", "rawvideo", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert_eq!(
+        out.stdout.len(),
+        W as usize * H as usize * 4,
+        "ffmpeg frame"
+    );
+    out.stdout
+}
+
+struct Painter {
+    conn: RustConnection,
+    root: u32,
+    gc: u32,
+}
+
+impl Painter {
+    fn new(display: &str) -> Painter {
+        let (conn, n) = x11rb::connect(Some(display)).expect("connect");
+        let root = conn.setup().roots[n].root;
+        let gc = conn.generate_id().unwrap();
+        conn.create_gc(gc, root, &CreateGCAux::new().graphics_exposures(0))
+            .unwrap();
+        Painter { conn, root, gc }
+    }
+
+    fn sync(&self) {
+        self.conn.get_input_focus().unwrap().reply().unwrap();
+    }
+
+    fn fill(&self, rgb: u32, x: i16, y: i16, w: u16, h: u16) {
+        self.conn
+            .change_gc(self.gc, &ChangeGCAux::new().foreground(rgb))
+            .unwrap();
+        let r = Rectangle {
+            x,
+            y,
+            width: w,
+            height: h,
+        };
+        self.conn
+            .poly_fill_rectangle(self.root, self.gc, &[r])
+            .unwrap();
+        self.sync();
+    }
+}
+
+/// Scrolls the test picture across the root window while `moving` is set.
+fn animate(display: String, moving: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
+    let p = Painter::new(&display);
+    let pix = p.conn.generate_id().unwrap();
+    p.conn.create_pixmap(24, pix, p.root, W, H).unwrap();
+    let picture = testsrc2();
+    let row = W as usize * 4;
+    for (i, strip) in picture.chunks(row * 16).enumerate() {
+        let rows = (strip.len() / row) as u16;
+        p.conn
+            .put_image(
+                ImageFormat::Z_PIXMAP,
+                pix,
+                p.gc,
+                W,
+                rows,
+                0,
+                (i * 16) as i16,
+                0,
+                24,
+                strip,
+            )
+            .unwrap();
+    }
+    p.conn
+        .copy_area(pix, p.root, p.gc, 0, 0, 0, 0, W, H)
+        .unwrap();
+    p.sync();
+    let step = Duration::from_secs(1) / DRAW_RATE;
+    let mut next = Instant::now();
+    let mut offset: u16 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if moving.load(Ordering::Relaxed) {
+            offset = (offset + 16) % W;
+            let c = &p.conn;
+            c.copy_area(pix, p.root, p.gc, offset as i16, 0, 0, 0, W - offset, H)
+                .unwrap();
+            if offset > 0 {
+                c.copy_area(pix, p.root, p.gc, 0, 0, (W - offset) as i16, 0, offset, H)
+                    .unwrap();
+            }
+            p.sync();
+        }
+        next += step;
+        let now = Instant::now();
+        if next > now {
+            thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the systems under test
+
+#[derive(Clone, Copy, PartialEq)]
+enum System {
+    Deskcam,
+    DeskcamTurbo,
+    Ffmpeg,
+    Tutorial,
+}
+
+impl System {
+    fn label(self) -> &'static str {
+        match self {
+            System::Deskcam => "deskcam (default, jpeg-encoder)",
+            System::DeskcamTurbo => "deskcam --features turbojpeg",
+            System::Ffmpeg => "ffmpeg x11grab -c:v mjpeg",
+            System::Tutorial => "tutorial Flask + pyautogui",
+        }
+    }
+}
+
+/// A running streamer, killed on drop.
+struct Running {
+    child: Child,
+}
+
+/// The streamer and the byte stream its frames arrive on.
+type Started = (Running, Box<dyn Read + Send>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn turbo_binary() -> PathBuf {
+    manifest().join("target/turbojpeg/release/deskcam")
+}
+
+fn venv_python() -> PathBuf {
+    manifest().join("target/bench-venv/bin/python")
+}
+
+/// Creates the tutorial's venv (once). Err says why the baseline cannot run here.
+fn prepare_venv() -> Result<(), String> {
+    if venv_python().exists() {
+        return Ok(());
+    }
+    let venv = manifest().join("target/bench-venv");
+    let ok = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !ok.success() {
+        return Err("python3 -m venv failed (python3-venv missing?)".into());
+    }
+    let ok = Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "-r"])
+        .arg(manifest().join("bench/requirements.txt"))
+        .status()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !ok.success() {
+        let _ = std::fs::remove_dir_all(&venv);
+        return Err("pip install -r bench/requirements.txt failed".into());
+    }
+    Ok(())
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    (&s).write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .unwrap();
+    s
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(system: System, display: &str, scratch: &Path) -> Result<Started, String> {
+    match system {
+        System::Deskcam | System::DeskcamTurbo => {
+            let bin = if system == System::Deskcam {
+                PathBuf::from(env!("CARGO_BIN_EXE_deskcam"))
+            } else {
+                turbo_binary()
+            };
+            if !bin.exists() {
+                return Err(format!(
+                    "{} not built (make bench builds it; see its output)",
+                    bin.display()
+                ));
+            }
+            let mut child = Command::new(bin)
+                .args(["--source", "screen", "--display", display, "--fps", "1000"])
+                .args(["--listen", "127.0.0.1:0", "--quiet"])
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let mut err = BufReader::new(child.stderr.take().unwrap());
+            let mut line = String::new();
+            err.read_line(&mut line).map_err(|e| e.to_string())?;
+            let addr: SocketAddr = line
+                .split("http://")
+                .nth(1)
+                .and_then(|a| a.trim().trim_end_matches('/').parse().ok())
+                .ok_or(format!("deskcam said {line:?}"))?;
+            thread::spawn(move || for _ in err.lines() {});
+            Ok((Running { child }, Box::new(http_get(addr, "/stream"))))
+        }
+        System::Ffmpeg => {
+            let mut child = Command::new("ffmpeg")
+                .args(["-v", "error", "-f", "x11grab", "-framerate", "1000"])
+                .args(["-video_size", "1920x1080", "-i", display])
+                .args(["-c:v", "mjpeg", "-q:v", "5", "-fps_mode", "passthrough"])
+                .args(["-f", "mpjpeg", "-"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let out = child.stdout.take().unwrap();
+            Ok((Running { child }, Box::new(out)))
+        }
+        System::Tutorial => {
+            prepare_venv()?;
+            let scrot = Command::new("which").arg("scrot").output();
+            if !scrot.is_ok_and(|o| o.status.success()) {
+                return Err(
+                    "scrot missing (pyautogui needs it on X11; tools/deps.sh bench installs it)"
+                        .into(),
+                );
+            }
+            let port = free_port();
+            let xauth = scratch.join("Xauthority");
+            std::fs::write(&xauth, b"").map_err(|e| e.to_string())?;
+            let child = Command::new(venv_python())
+                .arg(manifest().join("bench/tutorial_app.py"))
+                .arg(port.to_string())
+                .current_dir(scratch) // pyscreeze writes scrot's PNG to the working directory
+                .env("DISPLAY", display)
+                .env("XDG_SESSION_TYPE", "x11")
+                .env("XAUTHORITY", &xauth) // python-xlib insists on the file existing
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| e.to_string())?;
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let t0 = Instant::now();
+            while TcpStream::connect(addr).is_err() {
+                if t0.elapsed() > Duration::from_secs(30) {
+                    return Err("the Flask app did not start listening".into());
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            Ok((Running { child }, Box::new(http_get(addr, "/video_feed"))))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- reading frames
+
+/// Where the JPEG starting at `buf[0]` (SOI) ends, walking its segments and then its entropy-
+/// coded data (where 0xFF is always stuffed, so the first FF xx that is not 00 or RSTn is EOI).
+fn jpeg_end(buf: &[u8]) -> Option<usize> {
+    let mut i = 2;
+    loop {
+        if i + 4 > buf.len() {
+            return None;
+        }
+        if buf[i] != 0xFF {
+            return Some(usize::MAX); // not a JPEG after all: skip it
+        }
+        let marker = buf[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        let len = u16::from_be_bytes([buf[i + 2], buf[i + 3]]) as usize;
+        i += 2 + len;
+        if marker == 0xDA {
+            break;
+        }
+    }
+    while i + 1 < buf.len() {
+        if buf[i] == 0xFF {
+            let m = buf[i + 1];
+            if m == 0xD9 {
+                return Some(i + 2);
+            }
+            if m != 0 && !(0xD0..=0xD7).contains(&m) && m != 0xFF {
+                return Some(usize::MAX);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Arrival time and bytes of every frame; a counter for the throughput phase.
+struct Reader {
+    frames: Receiver<(Instant, Vec<u8>)>,
+    count: Arc<AtomicU64>,
+    bytes: Arc<AtomicU64>,
+    keep: Arc<AtomicBool>,
+}
+
+fn read_frames(mut stream: Box<dyn Read + Send>) -> Reader {
+    let (tx, rx) = mpsc::channel();
+    let count = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let keep = Arc::new(AtomicBool::new(false));
+    let (c, b, k) = (count.clone(), bytes.clone(), keep.clone());
+    thread::spawn(move || {
+        let mut buf = Vec::with_capacity(4 << 20);
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let n = match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            loop {
+                let Some(start) = buf.windows(2).position(|w| w == [0xFF, 0xD8]) else {
+                    let keep_last = buf.len().min(1);
+                    buf.drain(..buf.len() - keep_last);
+                    break;
+                };
+                match jpeg_end(&buf[start..]) {
+                    None => {
+                        buf.drain(..start);
+                        break;
+                    }
+                    Some(usize::MAX) => {
+                        buf.drain(..start + 2);
+                    }
+                    Some(end) => {
+                        let now = Instant::now();
+                        c.fetch_add(1, Ordering::Relaxed);
+                        b.fetch_add(end as u64, Ordering::Relaxed);
+                        let jpeg: Vec<u8> = buf.drain(..start + end).skip(start).collect();
+                        if k.load(Ordering::Relaxed) && tx.send((now, jpeg)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Reader {
+        frames: rx,
+        count,
+        bytes,
+        keep,
+    }
+}
+
+/// CPU time of a process and its waited-for children (utime, stime, cutime, cstime).
+fn cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    // After ")": state is field 3, so utime, stime, cutime, cstime (14..17) are entries 11..15.
+    let ticks: i64 = f
+        .get(11..15)
+        .map_or(0, |v| v.iter().filter_map(|t| t.parse::<i64>().ok()).sum());
+    Duration::from_millis(ticks.max(0) as u64 * 10)
+}
+
+/// The colour at the marker's centre, decoding at 1/8 scale (DCT scaling: a few ms per frame).
+fn marker_colour(jpeg: &[u8]) -> Option<[u8; 3]> {
+    let mut d = jpeg_decoder::Decoder::new(jpeg);
+    d.read_info().ok()?;
+    d.scale(W / 8, H / 8).ok()?;
+    let px = d.decode().ok()?;
+    let info = d.info()?;
+    let (x, y) = (
+        128 * info.width as usize / W as usize,
+        128 * info.height as usize / H as usize,
+    );
+    let i = (y * info.width as usize + x) * 3;
+    px.get(i..i + 3).map(|p| [p[0], p[1], p[2]])
+}
+
+struct Row {
+    label: &'static str,
+    result: Result<Figures, String>,
+}
+
+struct Figures {
+    fps: f64,
+    cpu: f64,
+    static_cpu: f64,
+    static_fps: f64,
+    p50: Duration,
+    p95: Duration,
+    bytes: usize,
+}
+
+fn measure(
+    system: System,
+    x: &Xvfb,
+    painter: &Painter,
+    moving: &AtomicBool,
+    scratch: &Path,
+) -> Result<Figures, String> {
+    moving.store(true, Ordering::Relaxed);
+    let (run, stream) = start(system, &x.display, scratch)?;
+    let pid = run.child.id();
+    let reader = read_frames(stream);
+    let t0 = Instant::now();
+    while reader.count.load(Ordering::Relaxed) < 3 {
+        if t0.elapsed() > Duration::from_secs(30) {
+            return Err("no frames within 30 s".into());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_secs(1)); // past start-up
+
+    // Throughput on a screen that changes every frame.
+    let (n0, c0, w0) = (
+        reader.count.load(Ordering::Relaxed),
+        cpu(pid),
+        Instant::now(),
+    );
+    let b0 = reader.bytes.load(Ordering::Relaxed);
+    thread::sleep(MOVING);
+    let wall = w0.elapsed().as_secs_f64();
+    let frames = reader.count.load(Ordering::Relaxed) - n0;
+    let fps = frames as f64 / wall;
+    let bytes = ((reader.bytes.load(Ordering::Relaxed) - b0) / frames.max(1)) as usize;
+    let cpu_moving = (cpu(pid) - c0).as_secs_f64() / wall * 100.0;
+
+    // A static screen.
+    moving.store(false, Ordering::Relaxed);
+    painter.fill(0x202020, 0, 0, W, H);
+    thread::sleep(Duration::from_secs(2));
+    let (n0, c0, w0) = (
+        reader.count.load(Ordering::Relaxed),
+        cpu(pid),
+        Instant::now(),
+    );
+    thread::sleep(STATIC);
+    let wall = w0.elapsed().as_secs_f64();
+    let static_fps = (reader.count.load(Ordering::Relaxed) - n0) as f64 / wall;
+    let static_cpu = (cpu(pid) - c0).as_secs_f64() / wall * 100.0;
+
+    // Change -> arrival, on the static screen: a square at (64,64) alternates red and blue.
+    reader.keep.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for i in 0..LATENCY_SAMPLES {
+        let (rgb, want) = if i % 2 == 0 {
+            (0xFF0000, [255u8, 0, 0])
+        } else {
+            (0x0000FF, [0, 0, 255])
+        };
+        thread::sleep(Duration::from_millis(300));
+        while reader.frames.try_recv().is_ok() {}
+        let t = Instant::now();
+        painter.fill(rgb, 64, 64, 128, 128);
+        loop {
+            let (arrived, jpeg) = reader
+                .frames
+                .recv_timeout(Duration::from_secs(10))
+                .map_err(|_| "the change never arrived".to_string())?;
+            if arrived < t {
+                continue;
+            }
+            let hit = marker_colour(&jpeg).is_some_and(|c| {
+                c.iter()
+                    .zip(want)
+                    .all(|(&g, w)| (g as i32 - w as i32).abs() < 48)
+            });
+            if hit {
+                lat.push(arrived - t);
+                break;
+            }
+        }
+    }
+    drop(run);
+    lat.sort();
+    Ok(Figures {
+        fps,
+        cpu: cpu_moving,
+        static_cpu,
+        static_fps,
+        p50: lat[lat.len() / 2],
+        p95: lat[(lat.len() * 95 / 100).min(lat.len() - 1)],
+        bytes,
+    })
+}
+
+/// One frame's encode time with the default encoder on one core (median of 9), for the
+/// latency target "p50 <= 1.2x one frame's encode time".
+fn encode_time() -> Duration {
+    use deskcam::config::{Quality, Subsampling};
+    use deskcam::encode::{EncodeSettings, PixelFormat, RawImage, encode};
+    let img = RawImage::packed(
+        PixelFormat::Bgrx32,
+        W.into(),
+        H.into(),
+        testsrc2(),
+        SystemTime::now(),
+    )
+    .unwrap();
+    let s = EncodeSettings {
+        quality: Quality::new(80).unwrap(),
+        subsampling: Subsampling::S420,
+        flip: false,
+        mirror: false,
+    };
+    let mut t: Vec<Duration> = (0..9)
+        .map(|_| {
+            let t0 = Instant::now();
+            encode(&img, &s).unwrap();
+            t0.elapsed()
+        })
+        .collect();
+    t.sort();
+    t[4]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let scratch = std::env::temp_dir().join(format!("deskcam-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let x = Xvfb::start();
+    let moving = Arc::new(AtomicBool::new(true));
+    let stop = Arc::new(AtomicBool::new(false));
+    let animator = {
+        let (d, m, s) = (x.display.clone(), moving.clone(), stop.clone());
+        thread::spawn(move || animate(d, m, s))
+    };
+    let painter = Painter::new(&x.display);
+    let enc = encode_time();
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+    eprintln!(
+        "screen bench on {} (1920x1080, {cpus} CPUs); one 1080p testsrc2 encode with jpeg-encoder: {} ms",
+        x.display,
+        ms(enc)
+    );
+    let rows = Mutex::new(Vec::new());
+    for system in [
+        System::Deskcam,
+        System::DeskcamTurbo,
+        System::Ffmpeg,
+        System::Tutorial,
+    ] {
+        eprintln!("measuring {} ...", system.label());
+        let result = measure(system, &x, &painter, &moving, &scratch);
+        if let Err(e) = &result {
+            eprintln!("  {}: not measured: {e}", system.label());
+        }
+        rows.lock().unwrap().push(Row {
+            label: system.label(),
+            result,
+        });
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = animator.join();
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let rows = rows.into_inner().unwrap();
+    let base = rows
+        .iter()
+        .find(|r| r.label == System::Ffmpeg.label())
+        .and_then(|r| r.result.as_ref().ok())
+        .map(|f| f.fps);
+    println!(
+        "\n| system (1920x1080, whole screen changing) | fps | CPU % (moving) | fps vs ffmpeg | static CPU % | static fps | change→arrival p50 / p95 ms | bytes/frame (moving) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        match &r.result {
+            Ok(f) => println!(
+                "| {} | {:.1} | {:.0} | {} | {:.2} | {:.1} | {} / {} | {} |",
+                r.label,
+                f.fps,
+                f.cpu,
+                base.map_or("-".into(), |b| format!("{:.2}x", f.fps / b)),
+                f.static_cpu,
+                f.static_fps,
+                ms(f.p50),
+                ms(f.p95),
+                f.bytes
+            ),
+            Err(e) => println!("| {} | not measured: {e} | | | | | | |", r.label),
+        }
+    }
+    println!(
+        "\nOne 1080p encode (jpeg-encoder, one core): {} ms; CPU % is of one core, streamer process and its children (not Xvfb, not this reader).",
+        ms(enc)
+    );
+}
