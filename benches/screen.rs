@@ -30,7 +30,8 @@ const H: u16 = 1080;
 const MOVING: Duration = Duration::from_secs(10);
 const STATIC: Duration = Duration::from_secs(10);
 const LATENCY_SAMPLES: usize = 20;
-/// Scroll steps per second: faster than any streamer here, so every grab sees a new picture.
+/// Scroll steps per second (the rate the issue suggests for testsrc2). At 240 the X server
+/// itself became the bottleneck on 2 cores (deskcam fell to ~50 fps waiting for its grabs).
 const DRAW_RATE: u32 = 120;
 
 fn manifest() -> PathBuf {

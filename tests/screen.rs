@@ -359,3 +359,33 @@ fn missing_display_is_one_line_and_exit_2() {
         "{err}"
     );
 }
+
+#[test]
+fn monitor_by_index_or_name_and_unknown_monitor_lists_them() {
+    let x = Xvfb::start(640, 480);
+    // Xvfb has one RandR monitor, named after its output "screen".
+    for m in ["0", "screen"] {
+        let d = screen(&x.display, &["--no-cursor", "--monitor", m]);
+        // /state gets the source's facts from the capture thread, just after start-up.
+        let mut state = String::new();
+        let ok = wait_until(Duration::from_secs(5), || {
+            state = util::get(d.addr, "/state").text();
+            state.contains("\"area\":")
+        });
+        assert!(ok, "{state}");
+        assert!(state.contains("\"area\":\"640x480+0+0\""), "{m}: {state}");
+    }
+    let (code, _, err) = util::run_to_end(&[
+        "--source",
+        "screen",
+        "--display",
+        &x.display,
+        "--monitor",
+        "HDMI-9",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("has monitors 0=screen"), "{err}");
+}
