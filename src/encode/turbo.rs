@@ -56,26 +56,61 @@ mod tests {
     use crate::config::Quality;
     use std::time::SystemTime;
 
-    #[test]
-    fn bgrx_red_encodes_to_a_jpeg_of_the_right_size() {
-        let img = RawImage::packed(
-            PixelFormat::Bgrx32,
-            64,
-            32,
-            [0, 0, 255, 0].repeat(64 * 32),
-            SystemTime::now(),
-        )
-        .unwrap();
-        let s = EncodeSettings {
+    fn settings() -> EncodeSettings {
+        EncodeSettings {
             quality: Quality::new(80).unwrap(),
             subsampling: Subsampling::S420,
             flip: false,
             mirror: false,
+        }
+    }
+
+    /// Both encoders get the same BGRX picture (red, green, blue, white quarters) and must
+    /// decode to the same colours: the turbojpeg path is a drop-in, not a different picture.
+    #[test]
+    fn same_picture_as_the_pure_rust_path() {
+        let (w, h) = (64u32, 32u32);
+        let mut data = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                data.extend_from_slice(match (x < w / 2, y < h / 2) {
+                    (true, true) => &[0, 0, 255, 0],
+                    (false, true) => &[0, 255, 0, 0],
+                    (true, false) => &[255, 0, 0, 0],
+                    (false, false) => &[255, 255, 255, 0],
+                });
+            }
+        }
+        let img = RawImage::packed(PixelFormat::Bgrx32, w, h, data, SystemTime::now()).unwrap();
+        let turbo = try_encode(&img, &settings()).unwrap().unwrap();
+        let flipped = EncodeSettings {
+            flip: true,
+            ..settings()
         };
-        let jpeg = try_encode(&img, &s).unwrap().unwrap();
-        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
-        assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9]);
-        let flipped = EncodeSettings { flip: true, ..s };
-        assert!(try_encode(&img, &flipped).is_none());
+        assert!(
+            try_encode(&img, &flipped).is_none(),
+            "flip goes the Rust way"
+        );
+        let decode = |jpeg: &[u8]| jpeg_decoder::Decoder::new(jpeg).decode().unwrap();
+        // The Rust path, forced by skipping the hook: encode with jpeg-encoder directly.
+        let mut rust = Vec::new();
+        let mut e = jpeg_encoder::Encoder::new(&mut rust, 80);
+        e.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+        e.encode(&img.data, w as u16, h as u16, jpeg_encoder::ColorType::Bgra)
+            .unwrap();
+        let (a, b) = (decode(&turbo), decode(&rust));
+        assert_eq!(a.len(), (w * h * 3) as usize);
+        for (i, (x, y)) in [(8, 8), (56, 8), (8, 24), (56, 24)].into_iter().enumerate() {
+            let p = ((y * w + x) * 3) as usize;
+            let want = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]][i];
+            for c in 0..3 {
+                assert!(
+                    (a[p + c] as i32 - want[c]).abs() < 16,
+                    "turbo {:?}",
+                    &a[p..p + 3]
+                );
+                assert!((a[p + c] as i32 - b[p + c] as i32).abs() < 16);
+            }
+        }
     }
 }
