@@ -485,6 +485,8 @@ struct Row {
 struct Figures {
     fps: f64,
     cpu: f64,
+    /// The X server's CPU while the streamer grabs from it (drawing included).
+    xvfb_cpu: f64,
     static_cpu: f64,
     static_fps: f64,
     p50: Duration,
@@ -518,9 +520,10 @@ fn measure(
         cpu(pid),
         Instant::now(),
     );
-    let b0 = reader.bytes.load(Ordering::Relaxed);
+    let (b0, x0) = (reader.bytes.load(Ordering::Relaxed), cpu(x.child.id()));
     thread::sleep(MOVING);
     let wall = w0.elapsed().as_secs_f64();
+    let xvfb_cpu = (cpu(x.child.id()) - x0).as_secs_f64() / wall * 100.0;
     let frames = reader.count.load(Ordering::Relaxed) - n0;
     let fps = frames as f64 / wall;
     let bytes = ((reader.bytes.load(Ordering::Relaxed) - b0) / frames.max(1)) as usize;
@@ -577,6 +580,7 @@ fn measure(
     Ok(Figures {
         fps,
         cpu: cpu_moving,
+        xvfb_cpu,
         static_cpu,
         static_fps,
         p50: lat[lat.len() / 2],
@@ -615,6 +619,16 @@ fn encode_time() -> Duration {
     t[4]
 }
 
+/// Other work on this shared machine moves the figures; the load average says how much.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
@@ -633,6 +647,7 @@ fn main() {
         thread::spawn(move || animate(d, m, s))
     };
     let painter = Painter::new(&x.display);
+    let load0 = loadavg();
     let enc = encode_time();
     let cpus = thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
@@ -668,16 +683,18 @@ fn main() {
         .and_then(|r| r.result.as_ref().ok())
         .map(|f| f.fps);
     println!(
-        "\n| system (1920x1080, whole screen changing) | fps | CPU % (moving) | fps vs ffmpeg | static CPU % | static fps | change→arrival p50 / p95 ms | bytes/frame (moving) |"
+        "\n| system (1920x1080, whole screen changing) | fps | CPU % (moving) | frames per CPU-second | Xvfb CPU % | fps vs ffmpeg | static CPU % | static fps | change→arrival p50 / p95 ms | bytes/frame (moving) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
         match &r.result {
             Ok(f) => println!(
-                "| {} | {:.1} | {:.0} | {} | {:.2} | {:.1} | {} / {} | {} |",
+                "| {} | {:.1} | {:.0} | {:.0} | {:.0} | {} | {:.2} | {:.1} | {} / {} | {} |",
                 r.label,
                 f.fps,
                 f.cpu,
+                f.fps / (f.cpu / 100.0).max(0.01),
+                f.xvfb_cpu,
                 base.map_or("-".into(), |b| format!("{:.2}x", f.fps / b)),
                 f.static_cpu,
                 f.static_fps,
@@ -685,11 +702,15 @@ fn main() {
                 ms(f.p95),
                 f.bytes
             ),
-            Err(e) => println!("| {} | not measured: {e} | | | | | | |", r.label),
+            Err(e) => println!("| {} | not measured: {e} | | | | | | | | |", r.label),
         }
     }
     println!(
-        "\nOne 1080p encode (jpeg-encoder, one core): {} ms; CPU % is of one core, streamer process and its children (not Xvfb, not this reader).",
+        "\nLoad average (1/5/15 min) before: {load0}; after: {}",
+        loadavg()
+    );
+    println!(
+        "One 1080p encode (jpeg-encoder, one core): {} ms; CPU % is of one core, streamer process and its children (not Xvfb, not this reader).",
         ms(enc)
     );
 }
