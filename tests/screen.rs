@@ -5,7 +5,9 @@
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ChangeGCAux, ConnectionExt as _, CreateGCAux, Rectangle};
+use x11rb::protocol::xproto::{
+    ChangeGCAux, ConnectionExt as _, CreateGCAux, CreateWindowAux, Rectangle, WindowClass,
+};
 use x11rb::rust_connection::RustConnection;
 
 use crate::util::{self, Deskcam, MjpegReader, Xvfb, wait_until};
@@ -153,6 +155,36 @@ fn colours_and_positions_survive_bgrx() {
     assert!(near(pic.at(42, 42), 0xFF0000));
     assert!(near(pic.at(36, 36), 0x000000), "{:?}", pic.at(36, 36));
     assert!(near(pic.at(600, 440), 0x000000));
+}
+
+/// Applications draw into their own windows, not the root: DAMAGE on the root must see that.
+#[test]
+fn a_new_application_window_is_seen() {
+    let x = Xvfb::start(640, 480);
+    let d = screen(&x.display, &["--no-cursor"]);
+    let p = Painter::new(&x.display);
+    p.fill(0x000000, 0, 0, 640, 480);
+    snapshot_showing(&d, 320, 240, 0x000000);
+    let win = p.conn.generate_id().unwrap();
+    p.conn
+        .create_window(
+            0,
+            win,
+            p.root,
+            100,
+            100,
+            200,
+            150,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            0,
+            &CreateWindowAux::new().background_pixel(0x00FF00),
+        )
+        .unwrap();
+    p.conn.map_window(win).unwrap();
+    p.conn.get_input_focus().unwrap().reply().unwrap();
+    let pic = snapshot_showing(&d, 200, 175, 0x00FF00);
+    assert!(near(pic.at(50, 50), 0x000000), "{:?}", pic.at(50, 50));
 }
 
 #[test]
