@@ -188,6 +188,23 @@ fn a_new_application_window_is_seen() {
 }
 
 #[test]
+fn without_mit_shm_falls_back_to_get_image_with_one_warning() {
+    let x = Xvfb::start_with(320, 240, &["-extension", "MIT-SHM"]);
+    let d = screen(&x.display, &["--no-cursor"]);
+    let p = Painter::new(&x.display);
+    p.fill(0xFF0000, 0, 0, 320, 240);
+    let pic = snapshot_showing(&d, 160, 120, 0xFF0000);
+    assert_eq!((pic.width, pic.height), (320, 240));
+    assert!(wait_until(Duration::from_secs(5), || util::get(
+        d.addr, "/state"
+    )
+    .text()
+    .contains("\"capture\":\"GetImage\"")));
+    let log = d.log();
+    assert_eq!(log.matches("using plain GetImage").count(), 1, "{log}");
+}
+
+#[test]
 fn region_streams_only_that_rectangle() {
     let x = Xvfb::start(640, 480);
     let d = screen(&x.display, &["--no-cursor", "--region", "200x100+300+200"]);

@@ -365,18 +365,23 @@ impl Xvfb {
     /// Starts Xvfb on a chosen display (to bring a display back after stopping it) and waits
     /// until it accepts clients: with an explicit display, `-displayfd` still reports readiness.
     pub fn start_on(display: &str, width: u32, height: u32) -> Xvfb {
+        let x = Self::spawn(Some(display), width, height, &[]);
+        assert_eq!(x.display, display, "Xvfb did not start on {display}");
+        x
+    }
+
+    /// Starts Xvfb with extra server options (e.g. `-extension MIT-SHM` to disable one).
+    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Xvfb {
+        Self::spawn(None, width, height, extra)
+    }
+
+    fn spawn(display: Option<&str>, width: u32, height: u32, extra: &[&str]) -> Xvfb {
         let mut child = Command::new("Xvfb")
-            .args([
-                display,
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                &format!("{width}x{height}x24"),
-                "-nolisten",
-                "tcp",
-                "-ac",
-            ])
+            .args(display)
+            .args(["-displayfd", "1", "-screen", "0"])
+            .arg(format!("{width}x{height}x24"))
+            .args(["-nolisten", "tcp", "-ac"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -385,14 +390,9 @@ impl Xvfb {
         let mut out = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         out.read_line(&mut line).expect("Xvfb display number");
-        assert_eq!(
-            format!(":{}", line.trim()),
-            display,
-            "Xvfb did not start on {display}"
-        );
         Xvfb {
             child,
-            display: display.to_string(),
+            display: format!(":{}", line.trim()),
         }
     }
 }
