@@ -438,3 +438,43 @@ fn monitor_by_index_or_name_and_unknown_monitor_lists_them() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("has monitors 0=screen"), "{err}");
 }
+
+/// The desktop stream is an ordinary MJPEG stream to video tools: ffprobe sees the screen's
+/// size and ffmpeg decodes frames of a static screen (which arrive about once a second).
+#[test]
+fn ffmpeg_reads_the_desktop_stream() {
+    let x = Xvfb::start(640, 480);
+    let d = screen(&x.display, &[]);
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+        ])
+        .args(["-of", "csv=p=0", &d.url("/stream")])
+        .output()
+        .expect("ffprobe must be installed");
+    let found = String::from_utf8_lossy(&probe.stdout);
+    assert_eq!(
+        found.trim(),
+        "mjpeg,640,480",
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-i", &d.url("/stream")])
+        .args(["-frames:v", "3", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
