@@ -81,6 +81,14 @@ impl Screen {
     }
 }
 
+/// When the grab after one due at `due` (and taken at `now`) may happen: on a fixed schedule, so
+/// a slightly late grab does not slow the rate, but never sooner than one interval after a grab
+/// that was late by more than that (after a quiet spell), so `--fps` is never exceeded in a burst.
+fn next_due(due: Instant, now: Instant, interval: Duration) -> Instant {
+    let next = due + interval;
+    if next < now { now + interval } else { next }
+}
+
 impl Source for Screen {
     fn open(&mut self) -> Result<(), SourceError> {
         self.connect()
@@ -117,8 +125,7 @@ impl Source for Screen {
             let now = Instant::now();
             if self.dirty && now >= self.next_due {
                 self.dirty = false;
-                // A fixed schedule that never bursts to catch up after a stall.
-                self.next_due = (self.next_due + self.interval).max(now);
+                self.next_due = next_due(self.next_due, now, self.interval);
                 let pointer = if self.want_cursor { self.pointer } else { None };
                 let img = d.grab(pointer)?;
                 self.grabs += 1;
@@ -175,5 +182,22 @@ impl Source for Screen {
 
     fn geometry(&self) -> Option<Region> {
         self.last_area
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacing_keeps_the_schedule_and_never_bursts() {
+        let t = Instant::now();
+        let i = Duration::from_millis(100);
+        // On time or a little late: the schedule holds.
+        assert_eq!(next_due(t, t, i), t + i);
+        assert_eq!(next_due(t, t + i / 2, i), t + i);
+        // After a quiet minute, the next grab is a whole interval after this one.
+        let later = t + Duration::from_secs(60);
+        assert_eq!(next_due(t, later, i), later + i);
     }
 }
