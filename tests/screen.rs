@@ -386,6 +386,22 @@ fn x_server_restart_at_a_new_size_reconnects() {
 }
 
 #[test]
+fn a_16_bit_display_is_refused_with_one_line_not_wrong_colours() {
+    let x = Xvfb::start_depth(320, 240, 16);
+    let (code, _, err) = util::run_to_end(&[
+        "--source",
+        "screen",
+        "--display",
+        &x.display,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("uses depth 16"), "{err}");
+}
+
+#[test]
 fn missing_display_is_one_line_and_exit_2() {
     // A display number nobody uses on this machine: its socket must not exist.
     let display = (200..300)

@@ -365,21 +365,25 @@ impl Xvfb {
     /// Starts Xvfb on a chosen display (to bring a display back after stopping it) and waits
     /// until it accepts clients: with an explicit display, `-displayfd` still reports readiness.
     pub fn start_on(display: &str, width: u32, height: u32) -> Xvfb {
-        let x = Self::spawn(Some(display), width, height, &[]);
+        let x = Self::spawn(Some(display), &format!("{width}x{height}x24"), &[]);
         assert_eq!(x.display, display, "Xvfb did not start on {display}");
         x
     }
 
     /// Starts Xvfb with extra server options (e.g. `-extension MIT-SHM` to disable one).
     pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Xvfb {
-        Self::spawn(None, width, height, extra)
+        Self::spawn(None, &format!("{width}x{height}x24"), extra)
     }
 
-    fn spawn(display: Option<&str>, width: u32, height: u32, extra: &[&str]) -> Xvfb {
+    /// Starts Xvfb with another colour depth (e.g. 16), to check what deskcam refuses.
+    pub fn start_depth(width: u32, height: u32, depth: u32) -> Xvfb {
+        Self::spawn(None, &format!("{width}x{height}x{depth}"), &[])
+    }
+
+    fn spawn(display: Option<&str>, screen: &str, extra: &[&str]) -> Xvfb {
         let mut child = Command::new("Xvfb")
             .args(display)
-            .args(["-displayfd", "1", "-screen", "0"])
-            .arg(format!("{width}x{height}x24"))
+            .args(["-displayfd", "1", "-screen", "0", screen])
             .args(["-nolisten", "tcp", "-ac"])
             .args(extra)
             .stdin(Stdio::null())
