@@ -346,11 +346,18 @@ fn check_format(
         || setup.image_byte_order != ImageOrder::LSB_FIRST
         || masks != Some((0xff0000, 0xff00, 0xff))
     {
+        let masks = masks.map_or("unknown".into(), |(r, g, b)| {
+            format!("{r:06x}/{g:06x}/{b:06x}")
+        });
+        let order = if setup.image_byte_order == ImageOrder::LSB_FIRST {
+            "little-endian"
+        } else {
+            "big-endian"
+        };
         return Err(SourceError::Unusable(format!(
-            "X display {name} uses depth {depth}, {} bits per pixel, {:?} byte order, RGB masks {masks:x?}; \
-             only 24-bit colour with 32-bit little-endian pixels (the usual desktop) is supported",
+            "X display {name} uses depth {depth}, {} bits per pixel, {order}, RGB masks {masks}; \
+             only 24-bit colour in 32-bit little-endian pixels (the usual desktop) is supported",
             bpp.unwrap_or(0),
-            setup.image_byte_order
         )));
     }
     Ok(())
