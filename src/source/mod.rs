@@ -129,6 +129,7 @@ pub fn capture_loop(
                 }
             }
         }
+        pool.wait_for_slot();
         match source.capture() {
             Ok(Captured::Image(img)) => {
                 last_size = Resolution {
