@@ -102,6 +102,9 @@ struct State {
     captured: RateMeter,
     /// Frames published since start, for benchmarks and `/state`.
     published: u64,
+    /// A `?fresh=1` snapshot is waiting: a change-driven source must grab even if nothing
+    /// changed.
+    fresh_wanted: bool,
     shutdown: bool,
     info: Vec<(String, Json)>,
     geometry: Option<Region>,
@@ -218,6 +221,17 @@ impl Hub {
         let mut s = lock(&self.state);
         s.live = false;
         s.online = false;
+    }
+
+    /// Asks the capture loop for a new picture even if the source saw no change.
+    pub fn request_fresh(&self) {
+        lock(&self.state).fresh_wanted = true;
+        self.demand.notify_all();
+    }
+
+    /// Takes (and clears) a pending [`Hub::request_fresh`].
+    pub fn take_fresh_request(&self) -> bool {
+        std::mem::take(&mut lock(&self.state).fresh_wanted)
     }
 
     /// Whether the source is delivering real pictures (false while showing "NO SIGNAL").

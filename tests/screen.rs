@@ -494,3 +494,31 @@ fn ffmpeg_reads_the_desktop_stream() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A change-driven source makes no frames while nothing changes, yet `?fresh=1` promises a
+/// picture taken after the request: the request must make the screen grab anyway.
+#[test]
+fn fresh_snapshot_of_a_static_screen_is_taken_after_the_request() {
+    let x = Xvfb::start(640, 480);
+    let d = screen(&x.display, &["--no-cursor"]);
+    assert_eq!(util::get(d.addr, "/snapshot").status, 200);
+    for _ in 0..3 {
+        let asked = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let started = Instant::now();
+        let r = util::get(d.addr, "/snapshot?fresh=1");
+        assert_eq!(r.status, 200, "{}", r.text());
+        let ts: f64 = r.header("X-Timestamp").unwrap().parse().unwrap();
+        assert!(
+            ts >= asked - 0.001,
+            "frame from {ts} predates the request at {asked}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -180,6 +180,10 @@ fn snapshot(ctx: &Context, request: Request, fresh: bool) {
     let asked = SystemTime::now();
     let addr = peer(&request);
     let _client = ctx.hub.subscribe(addr.clone(), ClientKind::Snapshot);
+    if fresh {
+        // A change-driven source (the screen) produces nothing while nothing changes.
+        ctx.hub.request_fresh();
+    }
     let frame = match ctx.hub.latest() {
         Some(f) if !fresh => Some(f),
         latest => wait_for_frame(

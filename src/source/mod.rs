@@ -60,6 +60,9 @@ pub trait Source: Send {
     fn info(&self) -> Vec<(String, Json)>;
     /// The size frames will have, if known before the first one (for the placeholder).
     fn nominal_size(&self) -> Option<Resolution>;
+    /// Capture a new picture on the next call even if nothing changed (for `?fresh=1`).
+    /// Sources that deliver continuously need not do anything.
+    fn refresh(&mut self) {}
     /// The X screen area streamed, for mapping input coordinates (screen source only).
     fn geometry(&self) -> Option<crate::config::Region> {
         None
@@ -130,6 +133,9 @@ pub fn capture_loop(
             }
         }
         pool.wait_for_slot();
+        if hub.take_fresh_request() {
+            source.refresh();
+        }
         match source.capture() {
             Ok(Captured::Image(img)) => {
                 last_size = Resolution {

@@ -149,6 +149,11 @@ impl Source for Screen {
         self.display = None;
     }
 
+    /// A `?fresh=1` snapshot wants a picture taken now, changed or not.
+    fn refresh(&mut self) {
+        self.dirty = true;
+    }
+
     fn info(&self) -> Vec<(String, Json)> {
         let mut info = vec![
             ("display".into(), Json::str(self.display_name.clone())),
