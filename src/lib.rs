@@ -10,6 +10,7 @@ pub mod encode;
 pub mod frame;
 pub mod http;
 pub mod hub;
+pub mod input;
 pub mod json;
 pub mod logger;
 pub mod source;
@@ -33,6 +34,8 @@ use source::SourceError;
 pub enum Error {
     /// The source cannot be used (no display, no camera, unsupported setting).
     Source(SourceError),
+    /// `--control` cannot inject input into the display.
+    Input(input::InjectError),
     /// The address cannot be served.
     Bind(std::net::SocketAddr, std::io::Error),
     Io(String, std::io::Error),
@@ -42,6 +45,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Source(e) => write!(f, "{e}"),
+            Error::Input(e) => write!(f, "--control: {e}"),
             Error::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             Error::Io(what, e) => write!(f, "{what}: {e}"),
         }
@@ -54,7 +58,7 @@ impl Error {
     /// 2 for what the user can fix in the command line or setup, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Source(_) => 2,
+            Error::Source(_) | Error::Input(_) => 2,
             Error::Bind(..) | Error::Io(..) => 1,
         }
     }
@@ -80,6 +84,13 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     // Open once up front so a wrong device or display is one clear message at start, not a
     // "NO SIGNAL" picture nobody asked for.
     source.open().map_err(Error::Source)?;
+    // Its own X connection, checked at start: a display without XTest is one clear message.
+    let input = match config.control {
+        true => Some(http::control::Control::new(
+            input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?,
+        )),
+        false => None,
+    };
     let listener = http::bind(config.listen).map_err(|e| Error::Bind(config.listen, e))?;
 
     let hub = hub::Hub::new();
@@ -138,6 +149,8 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         max_clients: config.max_clients,
         streams: AtomicUsize::new(0),
         control: config.control,
+        auth: config.auth.as_ref().map(http::auth::Auth::new),
+        input,
     });
     listener.serve(ctx);
     hub.shutdown();

@@ -5,6 +5,8 @@
 //! response writer, sockets get a send timeout through the listener, the fd limit is raised and
 //! streaming clients are capped so it never runs out of descriptors (tiny_http issue #195).
 
+pub mod auth;
+pub mod control;
 pub mod mjpeg;
 pub mod query;
 pub mod routes;
@@ -44,6 +46,10 @@ pub struct Context {
     pub max_clients: usize,
     pub streams: AtomicUsize,
     pub control: bool,
+    /// Set by `--auth`, `--auth-file` or `DESKCAM_AUTH`: every request must carry it.
+    pub auth: Option<auth::Auth>,
+    /// Set by `--control`: the injector behind `POST /input`.
+    pub input: Option<control::Control>,
 }
 
 /// A bound listening socket, ready to serve.
@@ -134,6 +140,24 @@ fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
 }
 
 fn handle(ctx: &Context, request: Request) {
+    if let Some(auth) = &ctx.auth {
+        let given = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .map(|h| h.value.as_str());
+        if !auth.allows(given) {
+            if given.is_some() {
+                // Who, never what: the header holds the password.
+                log::warn!("client {}: wrong credentials", peer(&request));
+            }
+            return respond(
+                request,
+                text(401, "this server needs a user name and password")
+                    .with_header(header("WWW-Authenticate", auth::CHALLENGE)),
+            );
+        }
+    }
     let method = request.method().as_str().to_string();
     let route = match routes::route(&method, request.url()) {
         Ok(r) => r,
@@ -158,13 +182,8 @@ fn handle(ctx: &Context, request: Request) {
             no_store(Response::from_data(Vec::new()).with_status_code(204))
                 .with_header(header("Allow", allow)),
         ),
-        Route::Input | Route::Pointer => respond(
-            request,
-            text(
-                403,
-                "control is off: start deskcam with --source screen --control",
-            ),
-        ),
+        Route::Input => control::handle(ctx, request, false),
+        Route::Pointer => control::handle(ctx, request, true),
     }
 }
 

@@ -1,0 +1,321 @@
+//! `POST /input` and the tutorial's `POST /pointer`: the guards in front of input injection.
+//! In order: control on (403), same-site Origin/Referer (403), per-client rate (429), body size
+//! (413), a valid event (400), a known screen area (503); only then is anything injected.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use tiny_http::Request;
+
+use super::query::split_url;
+use super::{Context, header, respond, text};
+use crate::input::{self, Event, InjectError, Injector};
+
+/// Largest `POST /input` body: an event is a few dozen bytes; 1024 characters of text
+/// percent-encoded as UTF-8 stay under it.
+pub const MAX_BODY: usize = 4096;
+/// Events per second a client (by IP address) may send on average. The page sends at most one
+/// pointer move and one wheel event per animation frame (60-120 Hz) plus keys and clicks.
+pub const RATE_PER_SECOND: f64 = 250.0;
+/// Events a client may send at once above the average (a burst of typing, a double click).
+pub const RATE_BURST: f64 = 250.0;
+/// Most clients tracked at once; idle ones are forgotten first (bounded memory).
+const MAX_TRACKED_CLIENTS: usize = 4096;
+
+/// What `--control` adds to the server: the injector and the rate limiter.
+pub struct Control {
+    pub injector: Injector,
+    pub limiter: RateLimiter,
+}
+
+impl Control {
+    pub fn new(injector: Injector) -> Control {
+        Control {
+            injector,
+            limiter: RateLimiter::new(RATE_PER_SECOND, RATE_BURST),
+        }
+    }
+}
+
+/// A token bucket per client address.
+pub struct RateLimiter {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(rate: f64, burst: f64) -> RateLimiter {
+        RateLimiter {
+            rate,
+            burst,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `client` at `now`; false when its bucket is empty.
+    pub fn allow(&self, client: IpAddr, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&client) {
+            let (rate, burst) = (self.rate, self.burst);
+            // A full bucket holds no information: drop those first.
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst
+            });
+            if buckets.len() >= MAX_TRACKED_CLIENTS {
+                buckets.clear();
+            }
+        }
+        let (tokens, at) = buckets.entry(client).or_insert((self.burst, now));
+        let refill = now.saturating_duration_since(*at).as_secs_f64() * self.rate;
+        *tokens = (*tokens + refill).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The `host[:port]` of an absolute http(s) URL, without a default port.
+fn authority(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit('@').next()?.to_ascii_lowercase();
+    let default = match scheme.to_ascii_lowercase().as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return None,
+    };
+    Some(host.strip_suffix(default).unwrap_or(&host).to_string())
+}
+
+/// Refuses a request a page on another site made the browser send (CSRF). Browsers send
+/// `Origin` with every POST (Fetch standard); `Referer` is the fallback. A request with
+/// neither comes from a tool like curl, where no other site is involved.
+pub fn same_site(
+    host: Option<&str>,
+    origin: Option<&str>,
+    referer: Option<&str>,
+) -> Result<(), String> {
+    let (name, value) = match (origin, referer) {
+        (Some(o), _) => ("Origin", o),
+        (None, Some(r)) => ("Referer", r),
+        (None, None) => return Ok(()),
+    };
+    let Some(from) = authority(value.trim()) else {
+        return Err(format!("{name} is not an http(s) URL of this server"));
+    };
+    let Some(host) = host else {
+        return Err(format!(
+            "{name} given without a Host header to check it against"
+        ));
+    };
+    let host = host.trim().to_ascii_lowercase();
+    let host = host
+        .strip_suffix(":80")
+        .or_else(|| host.strip_suffix(":443"))
+        .unwrap_or(&host);
+    let from = from
+        .strip_suffix(":80")
+        .or_else(|| from.strip_suffix(":443"))
+        .unwrap_or(&from);
+    if from == host {
+        Ok(())
+    } else {
+        Err(format!(
+            "cross-site request refused: {name} names {:?}, not this server",
+            from.chars().take(100).collect::<String>()
+        ))
+    }
+}
+
+fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str())
+}
+
+/// Reads at most [`MAX_BODY`] bytes; `None` when there is more.
+fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
+    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    request
+        .as_reader()
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut body)?;
+    Ok((body.len() <= MAX_BODY).then_some(body))
+}
+
+/// Handles `POST /input` (`pointer == false`) or `POST /pointer?xrate=&yrate=`.
+pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
+    let Some(control) = ctx.input.as_ref() else {
+        return respond(
+            request,
+            text(
+                403,
+                "control is off: start deskcam with --source screen --control",
+            ),
+        );
+    };
+    if let Err(why) = same_site(
+        header_value(&request, "Host"),
+        header_value(&request, "Origin"),
+        header_value(&request, "Referer"),
+    ) {
+        log::warn!("input from {}: {why}", super::peer(&request));
+        return respond(request, text(403, &why));
+    }
+    let client = request
+        .remote_addr()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    if !control.limiter.allow(client, Instant::now()) {
+        return respond(
+            request,
+            text(
+                429,
+                &format!(
+                    "too many control events: at most {RATE_PER_SECOND} per second per client"
+                ),
+            )
+            .with_header(header("Retry-After", "1")),
+        );
+    }
+    let parsed = if pointer {
+        input::parse_pointer(split_url(request.url()).1)
+    } else {
+        match read_body(&mut request) {
+            Ok(Some(body)) => input::parse_form(&body),
+            Ok(None) => {
+                return respond(
+                    request,
+                    text(
+                        413,
+                        &format!("body over {MAX_BODY} bytes: send one event per request"),
+                    ),
+                );
+            }
+            Err(e) => return respond(request, text(400, &format!("cannot read the body: {e}"))),
+        }
+    };
+    let event = match parsed {
+        Ok(e) => e,
+        Err(why) => return respond(request, text(400, &why.0)),
+    };
+    let Some(area) = ctx.hub.geometry() else {
+        return respond(
+            request,
+            text(503, "the screen area is not known yet; try again"),
+        );
+    };
+    match control.injector.inject(&event, area) {
+        Ok(()) => {
+            log_event(&request, &event);
+            respond(
+                request,
+                tiny_http::Response::from_data(Vec::new())
+                    .with_status_code(204)
+                    .with_header(header("Cache-Control", "no-store")),
+            )
+        }
+        Err(e) => {
+            log::warn!("cannot inject input: {e}");
+            let status = match e {
+                InjectError::Display(_) | InjectError::Keyboard(_) => 503,
+            };
+            respond(request, text(status, &e.to_string()))
+        }
+    }
+}
+
+/// Logs what was done, never what was typed (it may be a password).
+fn log_event(request: &Request, event: &Event) {
+    if let Event::Text(t) = event {
+        log::debug!(
+            "input from {}: typed {} characters",
+            super::peer(request),
+            t.chars().count()
+        );
+    } else {
+        log::debug!("input from {}: {:?}", super::peer(request), kind(event));
+    }
+}
+
+fn kind(event: &Event) -> &'static str {
+    match event {
+        Event::Move(_) => "move",
+        Event::Down(..) => "down",
+        Event::Up(..) => "up",
+        Event::Click(..) => "click",
+        Event::DoubleClick(..) => "dblclick",
+        Event::Wheel { .. } => "wheel",
+        Event::Key(..) => "key",
+        Event::Text(_) => "text",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn same_site_rules() {
+        let host = Some("127.0.0.1:8080");
+        assert!(same_site(host, None, None).is_ok(), "curl sends neither");
+        assert!(same_site(host, Some("http://127.0.0.1:8080"), None).is_ok());
+        assert!(same_site(host, None, Some("http://127.0.0.1:8080/?x=1")).is_ok());
+        assert!(same_site(Some("Desk.Example"), Some("https://desk.example"), None).is_ok());
+        assert!(same_site(Some("desk.example:80"), Some("http://desk.example"), None).is_ok());
+        for (origin, referer) in [
+            (Some("http://evil.example"), None),
+            (Some("http://127.0.0.1:9999"), None),
+            (Some("null"), None),
+            (Some("file:///tmp/x.html"), None),
+            (None, Some("http://evil.example/page")),
+            // Origin wins over a same-site Referer.
+            (Some("http://evil.example"), Some("http://127.0.0.1:8080/")),
+            (Some("http://127.0.0.1:8080.evil.example"), None),
+            (Some("http://evil.example/@127.0.0.1:8080"), None),
+        ] {
+            let e = same_site(host, origin, referer).unwrap_err();
+            assert!(!e.contains('\n'), "{e}");
+        }
+        assert!(same_site(None, Some("http://127.0.0.1:8080"), None).is_err());
+    }
+
+    #[test]
+    fn rate_limit_per_client() {
+        let limiter = RateLimiter::new(10.0, 5.0);
+        let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        let t = Instant::now();
+        assert_eq!((0..8).filter(|_| limiter.allow(a, t)).count(), 5);
+        assert!(limiter.allow(b, t), "another client has its own bucket");
+        assert!(!limiter.allow(a, t));
+        // 10 per second: after 300 ms three more.
+        let later = t + Duration::from_millis(300);
+        assert_eq!((0..8).filter(|_| limiter.allow(a, later)).count(), 3);
+        // The bucket never holds more than the burst.
+        let much_later = t + Duration::from_secs(60);
+        assert_eq!((0..8).filter(|_| limiter.allow(a, much_later)).count(), 5);
+    }
+
+    #[test]
+    fn rate_limit_memory_is_bounded() {
+        let limiter = RateLimiter::new(10.0, 5.0);
+        let t = Instant::now();
+        for i in 0..(MAX_TRACKED_CLIENTS as u32 + 100) {
+            limiter.allow(IpAddr::from(i.to_be_bytes()), t);
+        }
+        assert!(limiter.buckets.lock().unwrap().len() <= MAX_TRACKED_CLIENTS);
+    }
+}
