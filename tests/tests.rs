@@ -2,6 +2,8 @@
 //! One test binary (as ripgrep does) so helpers are compiled once.
 
 mod util;
+mod xrecord;
 
+mod control;
 mod http;
 mod screen;

@@ -415,4 +415,61 @@ pub fn cpu_time(pid: u32) -> Duration {
         .unwrap_or(0);
     // Linux reports these in USER_HZ, which is 100 on every Linux ABI.
     Duration::from_millis(ticks * 10)
+
+/// One keep-alive HTTP/1.1 connection for many small requests (as the page's control events
+/// travel): each call sends one request and reads exactly its reply.
+pub struct KeepAlive {
+    addr: SocketAddr,
+    stream: BufReader<TcpStream>,
+}
+
+impl KeepAlive {
+    pub fn connect(addr: SocketAddr) -> KeepAlive {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.set_nodelay(true).unwrap();
+        KeepAlive {
+            addr,
+            stream: BufReader::new(s),
+        }
+    }
+
+    /// Sends a form POST and returns the status and body.
+    pub fn post(&mut self, path: &str, body: &str) -> (u16, String) {
+        let addr = self.addr;
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .expect("send");
+        let mut status = 0;
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            if self.stream.read_line(&mut line).expect("reply") == 0 {
+                panic!("connection closed");
+            }
+            if status == 0 {
+                status = line
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(0);
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; len];
+        self.stream.read_exact(&mut body).expect("body");
+        (status, String::from_utf8_lossy(&body).into())
+    }
 }

@@ -1,0 +1,487 @@
+//! Remote control end to end: events posted to the real binary arrive at a recording X client
+//! on a private Xvfb at the right pixels; every refused request injects nothing; the security
+//! refusals (auth, cross-site, control off, network without auth) hold.
+
+use std::time::Duration;
+
+use deskcam::config::Region;
+use deskcam::input::{Button, Event, Injector, Key, Press, Spot};
+
+use crate::util::*;
+use crate::xrecord::{Rec, Recorder};
+
+const WAIT: Duration = Duration::from_secs(5);
+/// How long "nothing arrived" is watched for after a refused request, on top of the sentinel
+/// event that proves the pipeline is flushed.
+const QUIET: Duration = Duration::from_millis(200);
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+fn whole(width: u32, height: u32) -> Region {
+    Region {
+        x: 0,
+        y: 0,
+        width,
+        height,
+    }
+}
+
+fn is_press(b: u8) -> impl Fn(&Rec) -> bool {
+    move |e| matches!(e, Rec::Press { button, .. } if *button == b)
+}
+fn is_release(b: u8) -> impl Fn(&Rec) -> bool {
+    move |e| matches!(e, Rec::Release { button, .. } if *button == b)
+}
+
+// ---- the injector alone against Xvfb ------------------------------------------------------
+
+#[test]
+fn injector_maps_fractions_to_the_real_screen_size() {
+    for (w, h, want) in [(1920, 1080, (480, 540)), (1280, 1024, (320, 512))] {
+        let x = Xvfb::start(w, h);
+        let rec = Recorder::start(&x.display);
+        let inj = Injector::connect(Some(&x.display)).expect("injector");
+        let at = Spot { x: 0.25, y: 0.5 };
+        inj.inject(&Event::Click(at, Button::Left), whole(w, h))
+            .unwrap();
+        let seen = rec.until(WAIT, is_release(1));
+        assert!(
+            seen.contains(&Rec::Press {
+                button: 1,
+                x: want.0,
+                y: want.1
+            }),
+            "{w}x{h}: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn injector_types_text_missing_from_the_keymap() {
+    let x = Xvfb::start(640, 480);
+    let rec = Recorder::start(&x.display);
+    let inj = Injector::connect(Some(&x.display)).expect("injector");
+    let area = whole(640, 480);
+    // "€" and "漢" are on no Xvfb key: they need a spare keycode bound on the fly.
+    let text = "Hello, wörld! €漢";
+    inj.inject(&Event::Text(text.into()), area).unwrap();
+    let seen = rec.until(WAIT, |e| {
+        matches!(
+            e,
+            Rec::Key {
+                ch: Some('漢'), ..
+            }
+        )
+    });
+    assert_eq!(Recorder::typed(&seen), text);
+    // Typing it again reuses the bound keycodes and still comes out right.
+    inj.inject(&Event::Text(text.into()), area).unwrap();
+    let seen = rec.until(WAIT, |e| {
+        matches!(
+            e,
+            Rec::Key {
+                ch: Some('漢'), ..
+            }
+        )
+    });
+    assert_eq!(Recorder::typed(&seen), text);
+    // A key by KeyboardEvent.code, held and released.
+    inj.inject(&Event::Key(Key::Code("KeyQ", 0x71), Press::Down), area)
+        .unwrap();
+    let seen = rec.until(WAIT, |e| matches!(e, Rec::Key { .. }));
+    assert_eq!(Recorder::typed(&seen), "q");
+    inj.inject(&Event::Key(Key::Code("KeyQ", 0x71), Press::Up), area)
+        .unwrap();
+    rec.until(WAIT, |e| matches!(e, Rec::KeyUp { .. }));
+}
+
+// ---- the real binary -----------------------------------------------------------------------
+
+/// Xvfb, the recording client on it, and deskcam streaming it with --control.
+struct Session {
+    rec: Recorder,
+    deskcam: Deskcam,
+    _x: Xvfb,
+}
+
+fn session(width: u32, height: u32, extra: &[&str]) -> Session {
+    let x = Xvfb::start(width, height);
+    let rec = Recorder::start(&x.display);
+    let mut args = vec!["--source", "screen", "--control", "--display", &x.display];
+    args.extend_from_slice(extra);
+    let deskcam = Deskcam::start(&args);
+    // Input needs the streamed area, which the screen source publishes once open.
+    assert!(
+        wait_until(WAIT, || get(deskcam.addr, "/state").status == 200),
+        "no /state"
+    );
+    Session {
+        rec,
+        deskcam,
+        _x: x,
+    }
+}
+
+impl Session {
+    fn post(&self, body: &str) -> Reply {
+        post(self.deskcam.addr, "/input", body, "")
+    }
+    fn ok(&self, body: &str) {
+        let r = self.post(body);
+        assert_eq!(r.status, 204, "{body}: {}", r.text());
+    }
+    /// Proves no event arrived since the last check: a sentinel middle click at a spot used
+    /// nowhere else must be the very next thing the recorder sees.
+    fn assert_nothing_injected(&self, what: &str) {
+        self.ok("type=click&x=0.9&y=0.1&button=middle");
+        let seen = self.rec.until(WAIT, is_release(2));
+        let foreign: Vec<_> = seen
+            .iter()
+            .filter(|e| {
+                !matches!(
+                    e,
+                    Rec::Press { button: 2, .. }
+                        | Rec::Release { button: 2, .. }
+                        | Rec::Motion { .. }
+                )
+            })
+            .collect();
+        assert!(foreign.is_empty(), "{what} injected {foreign:?}");
+        let moved: Vec<_> = seen
+            .iter()
+            .filter_map(|e| match e {
+                Rec::Motion { x, y } => Some((*x, *y)),
+                _ => None,
+            })
+            .collect();
+        assert!(moved.len() <= 1, "{what} moved the pointer: {moved:?}");
+        assert!(self.rec.next(QUIET).is_none());
+    }
+}
+
+#[test]
+fn click_lands_on_the_matching_pixel() {
+    for (w, h, want) in [(1920, 1080, (480, 540)), (1280, 1024, (320, 512))] {
+        let s = session(w, h, &[]);
+        s.ok("type=click&x=0.25&y=0.5");
+        let seen = s.rec.until(WAIT, is_release(1));
+        assert_eq!(
+            &seen[seen.len() - 2..],
+            &[
+                Rec::Press {
+                    button: 1,
+                    x: want.0,
+                    y: want.1
+                },
+                Rec::Release {
+                    button: 1,
+                    x: want.0,
+                    y: want.1
+                }
+            ],
+            "{w}x{h}"
+        );
+        // The tutorial's click, as a POST.
+        let r = post(s.deskcam.addr, "/pointer?xrate=0.5&yrate=0.25", "", "");
+        assert_eq!(r.status, 204, "{}", r.text());
+        let seen = s.rec.until(WAIT, is_press(1));
+        assert_eq!(
+            seen.last(),
+            Some(&Rec::Press {
+                button: 1,
+                x: (w / 2) as i16,
+                y: (h / 4) as i16
+            })
+        );
+    }
+}
+
+#[test]
+fn region_offsets_the_mapping() {
+    let s = session(1280, 1024, &["--region", "400x300+100+200"]);
+    s.ok("type=click&x=0.5&y=0.5");
+    let seen = s.rec.until(WAIT, is_press(1));
+    assert_eq!(
+        seen.last(),
+        Some(&Rec::Press {
+            button: 1,
+            x: 300,
+            y: 350
+        })
+    );
+}
+
+#[test]
+fn drag_wheel_and_every_button() {
+    let s = session(1000, 1000, &[]);
+    s.ok("type=down&x=0.1&y=0.1");
+    s.ok("type=move&x=0.2&y=0.3");
+    s.ok("type=move&x=0.4&y=0.5");
+    s.ok("type=up&x=0.4&y=0.5");
+    let mut seen = s.rec.until(WAIT, is_release(1));
+    // XTest reports a motion to where the pointer already is; one is enough.
+    seen.dedup();
+    let want = [
+        Rec::Motion { x: 100, y: 100 },
+        Rec::Press {
+            button: 1,
+            x: 100,
+            y: 100,
+        },
+        Rec::Motion { x: 200, y: 300 },
+        Rec::Motion { x: 400, y: 500 },
+        Rec::Release {
+            button: 1,
+            x: 400,
+            y: 500,
+        },
+    ];
+    assert!(seen.ends_with(&want), "drag: {seen:?}");
+
+    // Wheel down 3 = three clicks of button 5 at the given spot; up is button 4.
+    s.ok("type=wheel&dy=3&x=0.5&y=0.5");
+    let seen = s.rec.drain(QUIET);
+    let presses: Vec<_> = seen
+        .iter()
+        .filter(|e| matches!(e, Rec::Press { .. }))
+        .collect();
+    assert_eq!(
+        presses,
+        vec![
+            &Rec::Press {
+                button: 5,
+                x: 500,
+                y: 500
+            };
+            3
+        ],
+        "{seen:?}"
+    );
+    s.ok("type=wheel&dy=-2&dx=1");
+    let seen = s.rec.drain(QUIET);
+    let buttons: Vec<u8> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Rec::Press { button, .. } => Some(*button),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(buttons, vec![4, 4, 7]);
+
+    for (name, b) in [("right", 3), ("middle", 2)] {
+        s.ok(&format!("type=click&x=0.7&y=0.7&button={name}"));
+        let seen = s.rec.until(WAIT, is_release(b));
+        assert!(
+            seen.contains(&Rec::Press {
+                button: b,
+                x: 700,
+                y: 700
+            }),
+            "{name}: {seen:?}"
+        );
+    }
+    s.ok("type=dblclick&x=0.3&y=0.3");
+    let seen = s.rec.drain(QUIET);
+    assert_eq!(
+        seen.iter().filter(|e| is_press(1)(e)).count(),
+        2,
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn keys_and_text_are_typed() {
+    let s = session(800, 600, &[]);
+    s.ok(&form(&[("type", "text"), ("text", "Hello, wörld!")]));
+    let seen = s
+        .rec
+        .until(WAIT, |e| matches!(e, Rec::Key { ch: Some('!'), .. }));
+    assert_eq!(Recorder::typed(&seen), "Hello, wörld!");
+    // Shift held by its own key event, as the page sends it, then a letter.
+    s.ok("type=key&code=ShiftLeft&down=1");
+    s.ok("type=key&code=KeyA");
+    s.ok("type=key&code=ShiftLeft&down=0");
+    s.ok("type=key&code=Enter");
+    let seen = s
+        .rec
+        .until(WAIT, |e| matches!(e, Rec::Key { ch: Some('\n'), .. }));
+    assert_eq!(Recorder::typed(&seen), "A\n");
+}
+
+#[test]
+fn bad_requests_get_their_status_and_inject_nothing() {
+    let s = session(800, 600, &[]);
+    let addr = s.deskcam.addr;
+    for body in [
+        "type=teleport&x=0.5&y=0.5",
+        "type=click&x=NaN&y=0.5",
+        "type=click&x=1.01&y=0.5",
+        "type=click&x=-1&y=0.5",
+        "type=click&x=0.5",
+        "type=click&x=0.5&y=0.5&button=fourth",
+        "type=wheel&dy=101",
+        "type=key&code=NoSuchKey",
+        "type=text&text=",
+        "",
+    ] {
+        let r = s.post(body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert_eq!(r.text().trim().lines().count(), 1, "one-line reason");
+        s.assert_nothing_injected(body);
+    }
+    // Text over 1024 characters.
+    let r = s.post(&form(&[("type", "text"), ("text", &"x".repeat(1025))]));
+    assert_eq!(r.status, 400);
+    s.assert_nothing_injected("long text");
+    // Body over 4 KiB.
+    let big = format!("type=move&x=0.5&y=0.5&pad={}", "a".repeat(5000));
+    assert_eq!(s.post(&big).status, 413);
+    s.assert_nothing_injected("big body");
+    // A page on another site.
+    for headers in [
+        "Origin: http://evil.example\r\n",
+        "Referer: http://evil.example/attack.html\r\n",
+        "Origin: null\r\n",
+    ] {
+        let r = post(addr, "/input", "type=click&x=0.5&y=0.5", headers);
+        assert_eq!(r.status, 403, "{headers}");
+        s.assert_nothing_injected(headers);
+    }
+    // The same site is welcome.
+    let r = post(
+        addr,
+        "/input",
+        "type=move&x=0.5&y=0.5",
+        &format!("Origin: http://{addr}\r\n"),
+    );
+    assert_eq!(r.status, 204);
+    s.rec
+        .until(WAIT, |e| matches!(e, Rec::Motion { x: 400, y: 300 }));
+    // State never changes on GET: an <img src=/pointer?...> elsewhere must do nothing.
+    for path in [
+        "/input?type=click&x=0.5&y=0.5",
+        "/pointer?xrate=0.5&yrate=0.5",
+    ] {
+        let r = get(addr, path);
+        assert_eq!(r.status, 405, "{path}");
+        assert_eq!(r.header("Allow").as_deref(), Some("POST, OPTIONS"));
+        assert!(r.text().contains("POST"));
+        s.assert_nothing_injected(path);
+    }
+}
+
+#[test]
+fn flooding_client_gets_429_and_only_allowed_events_arrive() {
+    let s = session(640, 480, &[]);
+    let (mut accepted, mut limited) = (0, 0);
+    let mut conn = KeepAlive::connect(s.deskcam.addr);
+    for _ in 0..1000 {
+        match conn.post("/input", "type=wheel&dy=1").0 {
+            204 => accepted += 1,
+            429 => limited += 1,
+            other => panic!("status {other}"),
+        }
+    }
+    assert!(limited > 0, "no 429 after 1000 events in a burst");
+    let seen = s.rec.drain(Duration::from_millis(500));
+    assert_eq!(
+        seen.iter().filter(|e| is_press(5)(e)).count(),
+        accepted,
+        "accepted {accepted}, limited {limited}"
+    );
+}
+
+// ---- refusals that need no X server --------------------------------------------------------
+
+#[test]
+fn control_on_the_network_without_auth_refuses_to_start() {
+    let (code, _, err) = run_to_end(&[
+        "--source",
+        "screen",
+        "--control",
+        "--display",
+        ":99",
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--control on 0.0.0.0:0"), "{err}");
+    assert!(err.contains("--auth"), "{err}");
+}
+
+#[test]
+fn control_off_answers_403_and_get_405() {
+    let d = Deskcam::start(&[]);
+    let r = post(d.addr, "/input", "type=click&x=0.5&y=0.5", "");
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("--control"), "{}", r.text());
+    assert!(get(d.addr, "/state").text().contains("\"control\":false"));
+    assert_eq!(get(d.addr, "/pointer?xrate=0.5&yrate=0.5").status, 405);
+}
+
+fn basic(user_pass: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Authorization: Basic {}\r\n",
+        base64::engine::general_purpose::STANDARD.encode(user_pass)
+    )
+}
+
+fn get_with(addr: std::net::SocketAddr, path: &str, headers: &str) -> Reply {
+    raw_request(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\r\n")
+            .as_bytes(),
+    )
+}
+
+#[test]
+fn auth_protects_every_endpoint_and_never_logs_the_password() {
+    let dir = std::env::temp_dir().join(format!("deskcam-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("auth");
+    std::fs::write(&file, "viewer:file-pw-42\n").unwrap();
+    let file = file.to_string_lossy().to_string();
+    let cases: [(Vec<&str>, Vec<(&str, &str)>, &str); 3] = [
+        (
+            vec!["--auth", "viewer:flag-pw-42"],
+            vec![],
+            "viewer:flag-pw-42",
+        ),
+        (vec!["--auth-file", &file], vec![], "viewer:file-pw-42"),
+        (
+            vec![],
+            vec![("DESKCAM_AUTH", "viewer:env-pw-42")],
+            "viewer:env-pw-42",
+        ),
+    ];
+    for (args, env, good) in cases {
+        let d = Deskcam::start_env(&args, &env);
+        for path in ["/", "/stream", "/snapshot", "/state", "/?action=stream"] {
+            let r = get(d.addr, path);
+            assert_eq!(r.status, 401, "{path}");
+            assert_eq!(
+                r.header("WWW-Authenticate").as_deref(),
+                Some("Basic realm=\"deskcam\", charset=\"UTF-8\"")
+            );
+            let r = get_with(d.addr, path, &basic("viewer:badguess-77"));
+            assert_eq!(r.status, 401, "{path} with a wrong password");
+        }
+        let r = post(d.addr, "/input", "type=click&x=0.5&y=0.5", "");
+        assert_eq!(r.status, 401);
+        let r = get_with(d.addr, "/state", &basic(good));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = get_with(d.addr, "/snapshot", &basic(good));
+        assert_eq!(r.status, 200);
+        assert!(jpeg_size(&r.body).is_some());
+        let password = good.split_once(':').unwrap().1;
+        assert!(!d.log().contains(password), "{}", d.log());
+        assert!(!d.log().contains("badguess"), "{}", d.log());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
