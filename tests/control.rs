@@ -485,3 +485,155 @@ fn auth_protects_every_endpoint_and_never_logs_the_password() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---- a real browser ------------------------------------------------------------------------
+
+/// Installs playwright-core for tests/browser (from its package-lock.json) if it is missing.
+fn ensure_playwright(dir: &std::path::Path) {
+    if dir.join("node_modules/playwright-core").exists() {
+        return;
+    }
+    let status = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .status()
+        .expect("npm must be installed (tools/deps.sh installs it)");
+    assert!(status.success(), "npm ci in {} failed", dir.display());
+}
+
+/// Near enough: a CSS pixel of a scaled-down picture covers more than one screen pixel.
+fn near(got: (i16, i16), want: (f64, f64)) -> bool {
+    (got.0 as f64 - want.0).abs() <= 3.0 && (got.1 as f64 - want.1).abs() <= 3.0
+}
+
+fn press_at(seen: &[Rec], b: u8) -> Vec<(i16, i16)> {
+    seen.iter()
+        .filter_map(|e| match e {
+            Rec::Press { button, x, y } if *button == b => Some((*x, *y)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn chromium_clicks_drags_scrolls_and_types_on_the_desktop() {
+    use std::io::{BufRead, BufReader, Write};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = root.join("tests/browser");
+    ensure_playwright(&browser_dir);
+    let artifacts = root.join("tests/artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let (w, h) = (1280.0, 720.0);
+    let s = session(1280, 720, &[]);
+    // A square and a wide window: the 16:9 picture is letterboxed, then pillarboxed.
+    for (n, viewport) in ["800x800", "1200x500"].into_iter().enumerate() {
+        let shot = artifacts.join(format!("control-{viewport}.png"));
+        let _ = std::fs::remove_file(&shot);
+        let mut node = std::process::Command::new("node")
+            .arg(browser_dir.join("control.mjs"))
+            .args([&s.deskcam.url("/"), viewport, &shot.to_string_lossy()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node must be installed (tools/deps.sh installs it)");
+        let mut to_node = node.stdin.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        let out = node.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let want = |fx: f64, fy: f64| (fx * w, fy * h);
+        loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("{viewport}: the browser script stopped talking"));
+            let mut words = line.split_whitespace();
+            let (kind, name) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            let f: Vec<f64> = words.filter_map(|v| v.parse().ok()).collect();
+            if kind == "SIZE" {
+                assert_eq!(name, "1280x720", "the page shows the whole screen");
+                continue;
+            }
+            if kind != "STEP" {
+                continue;
+            }
+            match name {
+                "repaint" => s.rec.paint(if n == 0 { 0xff0000 } else { 0x0000ff }),
+                "click" => {
+                    let seen = s.rec.until(WAIT, is_release(1));
+                    let p = press_at(&seen, 1);
+                    assert!(
+                        p.len() == 1 && near(p[0], want(f[0], f[1])),
+                        "{viewport} click: {seen:?}"
+                    );
+                }
+                "right" => {
+                    let seen = s.rec.until(WAIT, is_release(3));
+                    let p = press_at(&seen, 3);
+                    assert!(
+                        p.len() == 1 && near(p[0], want(f[0], f[1])),
+                        "{viewport} right: {seen:?}"
+                    );
+                }
+                "dblclick" => {
+                    let mut seen = s.rec.until(WAIT, is_release(1));
+                    seen.extend(s.rec.until(WAIT, is_release(1)));
+                    let p = press_at(&seen, 1);
+                    assert!(
+                        p.len() == 2 && p.iter().all(|&p| near(p, want(f[0], f[1]))),
+                        "{viewport} dblclick: {seen:?}"
+                    );
+                }
+                "drag" => {
+                    let seen = s.rec.until(WAIT, is_release(1));
+                    let p = press_at(&seen, 1);
+                    assert!(
+                        p.len() == 1 && near(p[0], want(0.1, 0.1)),
+                        "{viewport} drag: {seen:?}"
+                    );
+                    let moves = seen
+                        .iter()
+                        .filter(|e| matches!(e, Rec::Motion { .. }))
+                        .count();
+                    assert!(moves >= 2, "{viewport} drag without moves: {seen:?}");
+                    let Some(Rec::Release { x, y, .. }) = seen.last() else {
+                        unreachable!()
+                    };
+                    assert!(
+                        near((*x, *y), want(f[0], f[1])),
+                        "{viewport} drag end: {seen:?}"
+                    );
+                }
+                "wheel" => {
+                    let mut seen = s.rec.until(WAIT, is_release(5));
+                    seen.extend(s.rec.drain(Duration::from_millis(500)));
+                    let p = press_at(&seen, 5);
+                    assert!(
+                        p.len() == 3 && p.iter().all(|&p| near(p, want(f[0], f[1]))),
+                        "{viewport} wheel 300 px = 3 steps down: {seen:?}"
+                    );
+                }
+                "type" => {
+                    let seen = s
+                        .rec
+                        .until(WAIT, |e| matches!(e, Rec::Key { ch: Some('\n'), .. }));
+                    assert_eq!(Recorder::typed(&seen), "Hi!\n", "{viewport}");
+                }
+                "done" => {
+                    assert!(shot.exists(), "no screenshot at {}", shot.display());
+                }
+                other => panic!("unknown step {other}"),
+            }
+            if writeln!(to_node, "next").is_err() || name == "done" {
+                break;
+            }
+        }
+        drop(to_node);
+        let status = node.wait().expect("node");
+        assert!(status.success(), "{viewport}: browser script failed");
+    }
+}

@@ -44,6 +44,7 @@ pub enum Rec {
 pub struct Recorder {
     events: Receiver<(Instant, Rec)>,
     conn: Arc<RustConnection>,
+    win: xproto::Window,
 }
 
 /// The current keyboard map; None once the X server has gone (the end of a test).
@@ -149,7 +150,22 @@ impl Recorder {
                 }
             }
         });
-        Recorder { events, conn }
+        Recorder { events, conn, win }
+    }
+
+    /// Fills the window with `rgb` (0xRRGGBB on a 24-bit TrueColor screen such as Xvfb's), so
+    /// a test can see the change arrive in the stream.
+    pub fn paint(&self, rgb: u32) {
+        self.conn
+            .change_window_attributes(
+                self.win,
+                &xproto::ChangeWindowAttributesAux::new().background_pixel(rgb),
+            )
+            .expect("ChangeWindowAttributes");
+        self.conn
+            .clear_area(false, self.win, 0, 0, 0, 0)
+            .expect("ClearArea");
+        self.conn.flush().expect("flush");
     }
 
     /// The next event within `timeout`, with its arrival time.

@@ -39,12 +39,23 @@ command -v cargo >/dev/null 2>&1 || {
   echo "cargo is missing: install Rust 1.85 or newer (edition 2024) with rustup, https://rustup.rs" >&2
   exit 1
 }
-[ -z "$need" ] && exit 0
+browser_deps() { # the browser end-to-end test's playwright-core, pinned by package-lock.json
+  case "${1:-build}" in test|bench) ;; *) return 0 ;; esac
+  dir="$(dirname "$0")/../tests/browser"
+  [ -d "$dir/node_modules/playwright-core" ] && return 0
+  command -v npm >/dev/null 2>&1 || return 0
+  (cd "$dir" && npm ci --no-audit --no-fund >/dev/null)
+}
+if [ -z "$need" ]; then
+  browser_deps "${1:-build}"
+  exit 0
+fi
 need=$(echo $need | tr ' ' '\n' | sort -u | tr '\n' ' ')
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing:$need" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+  browser_deps "${1:-build}"
 else
   echo "missing system packages; install them with:" >&2
   echo "  sudo apt-get install -y $need" >&2

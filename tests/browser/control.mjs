@@ -1,0 +1,96 @@
+// Drives headless Chromium against a running deskcam with --control, in lock-step with the
+// Rust test (tests/control.rs), which watches the X server with a recording client:
+//   node control.mjs URL WIDTHxHEIGHT SCREENSHOT
+// For every action it prints "STEP name fx fy" (fractions of the streamed picture it aimed
+// at) and waits for a line on stdin before the next one, so the test can check the X events
+// of that action alone. Any failure exits non-zero with the reason on stderr.
+import { chromium } from "playwright-core";
+import { createInterface } from "node:readline";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [url, size, screenshot] = process.argv.slice(2);
+const [vw, vh] = size.split("x").map(Number);
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function step(name, fx = "", fy = "") {
+  console.log(`STEP ${name} ${fx} ${fy}`);
+  const reply = await lines.next();
+  if (reply.done || reply.value.trim() !== "next") throw new Error(`test stopped after ${name}`);
+}
+
+const profile = mkdtempSync(join(tmpdir(), "deskcam-chromium-"));
+// Playwright passes the profile as --user-data-dir itself (it refuses the flag in args).
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: vw, height: vh },
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage();
+  page.on("console", m => console.error("page:", m.text()));
+  await page.goto(url);
+  // Live frames and control on (the page reads /state when it loads).
+  await page.waitForFunction(() => {
+    const v = document.getElementById("view");
+    return v.naturalWidth > 0 && document.body.dataset.control === "on";
+  }, null, { timeout: 15000 });
+
+  // The colour of the picture near a corner, read from the live <img> through a canvas.
+  const corner = () => page.evaluate(() => {
+    const v = document.getElementById("view");
+    const c = document.createElement("canvas");
+    c.width = v.naturalWidth; c.height = v.naturalHeight;
+    const g = c.getContext("2d");
+    g.drawImage(v, 0, 0);
+    return Array.from(g.getImageData(Math.floor(c.width * 0.05), Math.floor(c.height * 0.95), 1, 1).data.slice(0, 3));
+  });
+  const before = await corner();
+  console.log(`SIZE ${await page.evaluate(() => { const v = document.getElementById("view"); return v.naturalWidth + "x" + v.naturalHeight; })}`);
+  await step("repaint");
+  // The test repainted the desktop: a live stream shows it within a few frames.
+  const deadline = Date.now() + 10000;
+  let after = before;
+  while (Date.now() < deadline) {
+    after = await corner();
+    if (after.some((c, i) => Math.abs(c - before[i]) > 60)) break;
+    await page.waitForTimeout(50);
+  }
+  if (!after.some((c, i) => Math.abs(c - before[i]) > 60)) throw new Error(`picture did not change: ${before} -> ${after}`);
+
+  // Page coordinates of a spot of the picture, from the element box and object-fit: contain:
+  // computed here independently of the page's own script.
+  const box = await page.evaluate(() => {
+    const v = document.getElementById("view");
+    const r = v.getBoundingClientRect();
+    const s = Math.min(r.width / v.naturalWidth, r.height / v.naturalHeight);
+    const w = v.naturalWidth * s, h = v.naturalHeight * s;
+    return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, w, h };
+  });
+  const at = (fx, fy) => [box.left + fx * box.w, box.top + fy * box.h];
+
+  await page.mouse.click(...at(0.25, 0.5));
+  await step("click", 0.25, 0.5);
+  await page.mouse.click(...at(0.75, 0.2), { button: "right" });
+  await step("right", 0.75, 0.2);
+  await page.mouse.dblclick(...at(0.5, 0.75));
+  await step("dblclick", 0.5, 0.75);
+  await page.mouse.move(...at(0.1, 0.1));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.3, 0.4), { steps: 5 });
+  await page.mouse.up();
+  await step("drag", 0.3, 0.4);
+  await page.mouse.move(...at(0.6, 0.6));
+  await page.mouse.wheel(0, 300);
+  await step("wheel", 0.6, 0.6);
+  // Physical keys with Shift held, as a user types "Hi!" and Enter on a US keyboard.
+  for (const k of ["Shift+KeyH", "KeyI", "Shift+Digit1", "Enter"]) await page.keyboard.press(k);
+  await step("type");
+  await page.screenshot({ path: screenshot });
+  await step("done");
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
