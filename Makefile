@@ -29,6 +29,7 @@ bench: deps-bench
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg || \
 		echo "turbojpeg build failed: the screen bench reports it as not measured"
 	$(CARGO) bench --bench screen
+	$(CARGO) bench --bench input
 
 lint:
 	$(CARGO) fmt --check

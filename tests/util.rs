@@ -436,6 +436,12 @@ impl KeepAlive {
 
     /// Sends a form POST and returns the status and body.
     pub fn post(&mut self, path: &str, body: &str) -> (u16, String) {
+        self.send_post(path, body);
+        self.read_reply()
+    }
+
+    /// Sends a form POST without waiting for the reply.
+    pub fn send_post(&mut self, path: &str, body: &str) {
         let addr = self.addr;
         let request = format!(
             "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
@@ -445,6 +451,10 @@ impl KeepAlive {
             .get_mut()
             .write_all(request.as_bytes())
             .expect("send");
+    }
+
+    /// Reads the reply to the oldest request sent: status and body.
+    pub fn read_reply(&mut self) -> (u16, String) {
         let mut status = 0;
         let mut len = 0;
         loop {
