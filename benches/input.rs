@@ -24,7 +24,7 @@ const HEIGHT: u32 = 1080;
 
 fn spot(i: usize) -> Spot {
     // Alternate between spots so every click also moves the pointer.
-    let f = if i % 2 == 0 { 0.25 } else { 0.75 };
+    let f = if i.is_multiple_of(2) { 0.25 } else { 0.75 };
     Spot { x: f, y: 0.5 }
 }
 

@@ -453,7 +453,8 @@ fn auth_protects_every_endpoint_and_never_logs_the_password() {
     let file = dir.join("auth");
     std::fs::write(&file, "viewer:file-pw-42\n").unwrap();
     let file = file.to_string_lossy().to_string();
-    let cases: [(Vec<&str>, Vec<(&str, &str)>, &str); 3] = [
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 3] = [
         (
             vec!["--auth", "viewer:flag-pw-42"],
             vec![],

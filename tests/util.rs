@@ -469,10 +469,10 @@ impl KeepAlive {
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(0);
             }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().unwrap_or(0);
             }
             if line == "\r\n" {
                 break;

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -170,10 +170,7 @@ impl Recorder {
 
     /// The next event within `timeout`, with its arrival time.
     pub fn next_timed(&self, timeout: Duration) -> Option<(Instant, Rec)> {
-        match self.events.recv_timeout(timeout) {
-            Ok(e) => Some(e),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.events.recv_timeout(timeout).ok()
     }
 
     pub fn next(&self, timeout: Duration) -> Option<Rec> {
