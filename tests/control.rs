@@ -105,30 +105,45 @@ fn injector_types_text_missing_from_the_keymap() {
 struct Session {
     rec: Recorder,
     deskcam: Deskcam,
+    /// Extra request headers (credentials) for every request of the session.
+    headers: String,
     _x: Xvfb,
 }
 
 fn session(width: u32, height: u32, extra: &[&str]) -> Session {
+    session_with(width, height, &["--control"], extra, "")
+}
+
+fn session_with(
+    width: u32,
+    height: u32,
+    control: &[&str],
+    extra: &[&str],
+    headers: &str,
+) -> Session {
     let x = Xvfb::start(width, height);
     let rec = Recorder::start(&x.display);
-    let mut args = vec!["--source", "screen", "--control", "--display", &x.display];
+    let mut args = vec!["--source", "screen", "--display", &x.display];
+    args.extend_from_slice(control);
     args.extend_from_slice(extra);
     let deskcam = Deskcam::start(&args);
     // Input needs the streamed area, which the screen source publishes once open.
     assert!(
-        wait_until(WAIT, || get(deskcam.addr, "/state").status == 200),
+        wait_until(WAIT, || get_with(deskcam.addr, "/state", headers).status
+            == 200),
         "no /state"
     );
     Session {
         rec,
         deskcam,
+        headers: headers.to_string(),
         _x: x,
     }
 }
 
 impl Session {
     fn post(&self, body: &str) -> Reply {
-        post(self.deskcam.addr, "/input", body, "")
+        post(self.deskcam.addr, "/input", body, &self.headers)
     }
     fn ok(&self, body: &str) {
         let r = self.post(body);
@@ -633,6 +648,7 @@ fn chromium_clicks_drags_scrolls_and_types_on_the_desktop() {
                 "done" => {
                     assert!(shot.exists(), "no screenshot at {}", shot.display());
                 }
+                "viewclick" => panic!("view-only step in a control run"),
                 other => panic!("unknown step {other}"),
             }
             if writeln!(to_node, "next").is_err() || name == "done" {
@@ -670,4 +686,96 @@ fn huge_declared_body_does_not_kill_the_server() {
         "the server died: {}",
         d.log()
     );
+}
+
+#[test]
+fn auth_guards_control_and_refusals_inject_nothing() {
+    let s = session_with(
+        800,
+        600,
+        &["--control", "--auth", "me:pw-77"],
+        &[],
+        &basic("me:pw-77"),
+    );
+    for headers in ["".to_string(), basic("me:pw-78"), basic("me")] {
+        let r = post(s.deskcam.addr, "/input", "type=click&x=0.5&y=0.5", &headers);
+        assert_eq!(r.status, 401, "{headers:?}");
+        assert!(r.header("WWW-Authenticate").is_some());
+        s.assert_nothing_injected(&headers);
+    }
+    s.ok("type=click&x=0.5&y=0.5");
+    let seen = s.rec.until(WAIT, is_press(1));
+    assert_eq!(
+        seen.last(),
+        Some(&Rec::Press {
+            button: 1,
+            x: 400,
+            y: 300
+        })
+    );
+}
+
+#[test]
+fn screen_without_control_is_view_only() {
+    let s = session_with(640, 480, &[], &[], "");
+    assert!(
+        get(s.deskcam.addr, "/state")
+            .text()
+            .contains("\"control\":false")
+    );
+    for path in ["/input", "/pointer?xrate=0.5&yrate=0.5"] {
+        let r = post(s.deskcam.addr, path, "type=click&x=0.5&y=0.5", "");
+        assert_eq!(r.status, 403, "{path}");
+    }
+    assert_eq!(s.rec.drain(QUIET), vec![], "view only injected events");
+}
+
+#[test]
+fn chromium_view_only_page_sends_nothing() {
+    use std::io::{BufRead, BufReader, Write};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = root.join("tests/browser");
+    ensure_playwright(&browser_dir);
+    let artifacts = root.join("tests/artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("view-only.png");
+    let s = session_with(800, 600, &[], &[], "");
+    let mut node = std::process::Command::new("node")
+        .arg(browser_dir.join("control.mjs"))
+        .args([
+            &s.deskcam.url("/"),
+            "640x480",
+            &shot.to_string_lossy(),
+            "view",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node must be installed (tools/deps.sh installs it)");
+    let mut to_node = node.stdin.take().unwrap();
+    let mut lines = BufReader::new(node.stdout.take().unwrap()).lines();
+    let mut steps = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        let Some(name) = line.strip_prefix("STEP ") else {
+            continue;
+        };
+        let name = name.trim().to_string();
+        if name == "viewclick" {
+            assert_eq!(
+                s.rec.drain(QUIET),
+                vec![],
+                "a view-only page injected events"
+            );
+        }
+        steps.push(name);
+        if writeln!(to_node, "next").is_err() {
+            break;
+        }
+    }
+    assert!(
+        node.wait().expect("node").success(),
+        "browser script failed"
+    );
+    assert_eq!(steps, ["viewclick", "done"]);
+    assert!(shot.exists());
 }

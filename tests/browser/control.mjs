@@ -1,6 +1,8 @@
 // Drives headless Chromium against a running deskcam with --control, in lock-step with the
 // Rust test (tests/control.rs), which watches the X server with a recording client:
-//   node control.mjs URL WIDTHxHEIGHT SCREENSHOT
+//   node control.mjs URL WIDTHxHEIGHT SCREENSHOT [view]
+// With "view" the server runs without --control: the page must say "view only" and a click
+// must send nothing.
 // For every action it prints "STEP name fx fy" (fractions of the streamed picture it aimed
 // at) and waits for a line on stdin before the next one, so the test can check the X events
 // of that action alone. Any failure exits non-zero with the reason on stderr.
@@ -10,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const [url, size, screenshot] = process.argv.slice(2);
+const [url, size, screenshot, viewOnly] = process.argv.slice(2);
 const [vw, vh] = size.split("x").map(Number);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 async function step(name, fx = "", fy = "") {
@@ -32,6 +34,21 @@ try {
   const page = await browser.newPage();
   page.on("console", m => console.error("page:", m.text()));
   await page.goto(url);
+  if (viewOnly === "view") {
+    await page.waitForFunction(() => document.getElementById("view").naturalWidth > 0 &&
+      document.getElementById("status").textContent.includes("view only"), null, { timeout: 15000 });
+    const badge = await page.textContent("#mode");
+    if (badge !== "view only" || await page.getAttribute("body", "data-control") !== "off")
+      throw new Error(`view-only page shows ${badge}`);
+    await page.mouse.click(vw / 2, vh / 2);
+    await page.mouse.click(vw / 2, vh / 2, { button: "right" });
+    await page.keyboard.press("KeyA");
+    await page.waitForTimeout(300);
+    await step("viewclick");
+    await page.screenshot({ path: screenshot });
+    await step("done");
+    process.exit(0);
+  }
   // Live frames and control on (the page reads /state when it loads).
   await page.waitForFunction(() => {
     const v = document.getElementById("view");
