@@ -436,6 +436,23 @@ fn control_on_the_network_without_auth_refuses_to_start() {
 }
 
 #[test]
+fn control_without_xtest_refuses_to_start() {
+    let x = Xvfb::start_with(640, 480, &["-extension", "XTEST"]);
+    let (code, _, err) = run_to_end(&[
+        "--source",
+        "screen",
+        "--control",
+        "--display",
+        &x.display,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no XTest extension"), "{err}");
+}
+
+#[test]
 fn control_off_answers_403_and_get_405() {
     let d = Deskcam::start(&[]);
     let r = post(d.addr, "/input", "type=click&x=0.5&y=0.5", "");

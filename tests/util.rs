@@ -324,6 +324,11 @@ pub struct Xvfb {
 
 impl Xvfb {
     pub fn start(width: u32, height: u32) -> Xvfb {
+        Self::start_with(width, height, &[])
+    }
+
+    /// As [`Xvfb::start`], with extra server arguments (like `-extension XTEST` to disable one).
+    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Xvfb {
         let mut child = Command::new("Xvfb")
             .args([
                 "-displayfd",
@@ -335,6 +340,7 @@ impl Xvfb {
                 "tcp",
                 "-ac",
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
