@@ -656,6 +656,33 @@ fn chromium_clicks_drags_scrolls_and_types_on_the_desktop() {
                         "{viewport} wheel 300 px = 3 steps down: {seen:?}"
                     );
                 }
+                "tap" => {
+                    let seen = s.rec.until(WAIT, is_release(1));
+                    let p = press_at(&seen, 1);
+                    assert!(
+                        p.len() == 1 && near(p[0], want(f[0], f[1])),
+                        "{viewport} tap: {seen:?}"
+                    );
+                }
+                "longpress" => {
+                    let seen = s.rec.until(WAIT, is_release(3));
+                    let p = press_at(&seen, 3);
+                    assert!(
+                        p.len() == 1 && near(p[0], want(f[0], f[1])),
+                        "{viewport} long press = right click: {seen:?}"
+                    );
+                    assert!(
+                        press_at(&seen, 1).is_empty(),
+                        "{viewport} long press also clicked"
+                    );
+                }
+                "twofinger" => {
+                    let mut seen = s.rec.until(WAIT, is_release(5));
+                    seen.extend(s.rec.drain(Duration::from_millis(500)));
+                    let p = press_at(&seen, 5);
+                    assert_eq!(p.len(), 3, "{viewport} two-finger drag up 130 px: {seen:?}");
+                    assert!(press_at(&seen, 1).is_empty() && press_at(&seen, 3).is_empty());
+                }
                 "type" => {
                     let seen = s
                         .rec

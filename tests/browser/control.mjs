@@ -27,6 +27,7 @@ const browser = await chromium.launchPersistentContext(profile, {
   executablePath: "/usr/bin/chromium",
   headless: true,
   viewport: { width: vw, height: vh },
+  hasTouch: true,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
@@ -102,6 +103,27 @@ try {
   await page.mouse.move(...at(0.6, 0.6));
   await page.mouse.wheel(0, 300);
   await step("wheel", 0.6, 0.6);
+  // Touch, through the DevTools protocol (Playwright's touchscreen only taps).
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, points) => cdp.send("Input.dispatchTouchEvent", {
+    type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+  await page.touchscreen.tap(...at(0.4, 0.6));
+  await step("tap", 0.4, 0.6);
+  await touch("touchStart", [at(0.6, 0.4)]);
+  await page.waitForTimeout(800);
+  await touch("touchEnd", []);
+  await step("longpress", 0.6, 0.4);
+  {
+    const [cx, cy] = at(0.5, 0.5);
+    let pts = [[cx - 30, cy], [cx + 30, cy]];
+    await touch("touchStart", pts);
+    for (let i = 1; i <= 13; i++) {   // fingers up by 130 px: three 40 px scroll steps down
+      await touch("touchMove", pts.map(([x, y]) => [x, y - 10 * i]));
+      await page.waitForTimeout(20);
+    }
+    await touch("touchEnd", []);
+  }
+  await step("twofinger", 0.5, 0.5);
   // Physical keys with Shift held, as a user types "Hi!" and Enter on a US keyboard.
   for (const k of ["Shift+KeyH", "KeyI", "Shift+Digit1", "Enter"]) await page.keyboard.press(k);
   await step("type");
