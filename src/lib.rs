@@ -94,6 +94,9 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     let listener = http::bind(config.listen).map_err(|e| Error::Bind(config.listen, e))?;
 
     let hub = hub::Hub::new();
+    // Published before serving (the capture thread does it again on every reopen), so the
+    // first POST /input cannot find the streamed area unknown while that thread starts.
+    hub.set_geometry(source.geometry());
     let settings = EncodeSettings {
         quality: config.quality,
         subsampling: config.subsampling,
