@@ -85,11 +85,11 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     // "NO SIGNAL" picture nobody asked for.
     source.open().map_err(Error::Source)?;
     // Its own X connection, checked at start: a display without XTest is one clear message.
-    let input = match config.control {
-        true => Some(http::control::Control::new(
-            input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?,
-        )),
-        false => None,
+    let input = if config.control {
+        let injector = input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?;
+        Some(http::control::Control::new(injector))
+    } else {
+        None
     };
     let listener = http::bind(config.listen).map_err(|e| Error::Bind(config.listen, e))?;
 

@@ -117,7 +117,7 @@ impl Link {
             .is_some();
         if !has_xtest {
             return Err(InjectError::Display(format!(
-                "X display {name} has no XTest extension, so --control cannot inject input"
+                "X display {name} has no XTest extension, so input cannot be injected"
             )));
         }
         let root = conn
