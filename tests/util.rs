@@ -324,11 +324,6 @@ pub struct Xvfb {
 
 impl Xvfb {
     pub fn start(width: u32, height: u32) -> Xvfb {
-        Self::start_with(width, height, &[])
-    }
-
-    /// As [`Xvfb::start`], with extra server arguments (like `-extension XTEST` to disable one).
-    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Xvfb {
         let mut child = Command::new("Xvfb")
             .args([
                 "-displayfd",
@@ -340,7 +335,6 @@ impl Xvfb {
                 "tcp",
                 "-ac",
             ])
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -421,6 +415,7 @@ pub fn cpu_time(pid: u32) -> Duration {
         .unwrap_or(0);
     // Linux reports these in USER_HZ, which is 100 on every Linux ABI.
     Duration::from_millis(ticks * 10)
+}
 
 /// One keep-alive HTTP/1.1 connection for many small requests (as the page's control events
 /// travel): each call sends one request and reads exactly its reply.
