@@ -240,12 +240,14 @@ fn a_stalled_client_does_not_slow_another() {
         "clients"
     ) == Some(1)));
     let with_stalled = reader_ratio(&d, 20.0, Duration::from_secs(3));
+    // Thresholds leave room for a loaded 2-core machine; a client that blocked the others
+    // would drive the ratio towards zero.
     assert!(
-        alone > 0.85,
+        alone > 0.8,
         "a lone reader gets nearly every frame ({alone:.2})"
     );
     assert!(
-        with_stalled > 0.85 && with_stalled > alone * 0.9,
+        with_stalled > 0.7 && with_stalled > alone * 0.8,
         "stalled client slowed a reader: {alone:.2} -> {with_stalled:.2}"
     );
     // The send timeout frees the stalled client's thread while its socket is still open.

@@ -324,33 +324,7 @@ pub struct Xvfb {
 
 impl Xvfb {
     pub fn start(width: u32, height: u32) -> Xvfb {
-        let mut child = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                &format!("{width}x{height}x24"),
-                "-nolisten",
-                "tcp",
-                "-ac",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb must be installed (the Makefile and .ci/run install it)");
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        out.read_line(&mut line).expect("Xvfb display number");
-        let n: u32 = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("Xvfb printed {line:?}"));
-        Xvfb {
-            child,
-            display: format!(":{n}"),
-        }
+        Self::spawn(None, &format!("{width}x{height}x24"), &[])
     }
 }
 
@@ -384,7 +358,9 @@ impl Xvfb {
         let mut child = Command::new("Xvfb")
             .args(display)
             .args(["-displayfd", "1", "-screen", "0", screen])
-            .args(["-nolisten", "tcp", "-ac"])
+            // -noreset: by default Xvfb resets when its last client leaves and refuses
+            // connections meanwhile, so a test's second deskcam could meet "connection reset".
+            .args(["-nolisten", "tcp", "-ac", "-noreset"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -394,9 +370,13 @@ impl Xvfb {
         let mut out = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         out.read_line(&mut line).expect("Xvfb display number");
+        let n: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb printed {line:?}"));
         Xvfb {
             child,
-            display: format!(":{}", line.trim()),
+            display: format!(":{n}"),
         }
     }
 }
