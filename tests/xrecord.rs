@@ -206,6 +206,24 @@ impl Recorder {
         }
     }
 
+    /// Events until `n` of them have matched `counted` (waiting at most `timeout`), then any
+    /// that follow within `quiet`: a late extra event still shows up, while a recorder thread
+    /// scheduled late on a loaded machine cannot cut the list short.
+    pub fn until_n(
+        &self,
+        timeout: Duration,
+        n: usize,
+        counted: impl Fn(&Rec) -> bool,
+        quiet: Duration,
+    ) -> Vec<Rec> {
+        let mut seen = Vec::new();
+        for _ in 0..n {
+            seen.extend(self.until(timeout, &counted));
+        }
+        seen.extend(self.drain(quiet));
+        seen
+    }
+
     /// The text typed, from the key events in `events`.
     pub fn typed(events: &[Rec]) -> String {
         events

@@ -34,6 +34,10 @@ const browser = await chromium.launchPersistentContext(profile, {
 try {
   const page = await browser.newPage();
   page.on("console", m => console.error("page:", m.text()));
+  // Control requests the page makes: a view-only page must make none (the server would refuse
+  // them anyway, so the X recorder alone could not tell).
+  let controlRequests = 0;
+  page.on("request", r => { if (/\/(input|pointer)\b/.test(new URL(r.url()).pathname)) controlRequests++; });
   await page.goto(url);
   if (viewOnly === "view") {
     await page.waitForFunction(() => document.getElementById("view").naturalWidth > 0 &&
@@ -44,7 +48,9 @@ try {
     await page.mouse.click(vw / 2, vh / 2);
     await page.mouse.click(vw / 2, vh / 2, { button: "right" });
     await page.keyboard.press("KeyA");
+    // Absence cannot be waited for: give a request the time a real one takes to start.
     await page.waitForTimeout(300);
+    if (controlRequests > 0) throw new Error(`a view-only page sent ${controlRequests} control requests`);
     await step("viewclick");
     await page.screenshot({ path: screenshot });
     await step("done");
