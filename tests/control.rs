@@ -376,6 +376,22 @@ fn bad_requests_get_their_status_and_inject_nothing() {
         assert_eq!(r.status, 403, "{headers}");
         s.assert_nothing_injected(headers);
     }
+    // DNS rebinding: a hostile name resolving to 127.0.0.1, Host and Origin agreeing.
+    let port = addr.port();
+    let r = raw_request(
+        addr,
+        format!("POST /input HTTP/1.1\r\nHost: evil.example:{port}\r\nOrigin: http://evil.example:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 22\r\nConnection: close\r\n\r\ntype=click&x=0.5&y=0.5").as_bytes(),
+    );
+    assert_eq!(r.status, 403, "rebinding: {}", r.text());
+    s.assert_nothing_injected("a rebinding name");
+    let r = post(
+        addr,
+        "/input",
+        "type=click&x=0.5&y=0.5",
+        "Sec-Fetch-Site: cross-site\r\n",
+    );
+    assert_eq!(r.status, 403);
+    s.assert_nothing_injected("Sec-Fetch-Site: cross-site");
     // The same site is welcome.
     let r = post(
         addr,

@@ -429,6 +429,16 @@ fn head_options_and_page() {
     let r = get(d.addr, "/");
     assert_eq!(r.status, 200);
     assert!(r.header("Content-Type").unwrap().starts_with("text/html"));
+    assert_eq!(
+        r.header("X-Frame-Options").as_deref(),
+        Some("DENY"),
+        "no framing (clickjacking)"
+    );
+    assert!(
+        r.header("Content-Security-Policy")
+            .unwrap_or_default()
+            .contains("frame-ancestors 'none'")
+    );
     let page = r.text();
     assert!(page.contains("<img") && page.contains("object-fit: contain"));
     assert!(

@@ -135,6 +135,44 @@ pub fn same_site(
     }
 }
 
+/// Without `--auth`, control answers only requests addressed to an IP literal or `localhost`.
+/// DNS rebinding makes a hostile site's own name resolve to 127.0.0.1: its page then sends
+/// `Host` and `Origin` that both name that site and agree, so `same_site` alone lets it drive
+/// the desktop. A rebinding name is never an IP literal or `localhost`.
+pub fn trusted_host(host: Option<&str>) -> Result<(), String> {
+    let host = host
+        .map(|h| h.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = match host.strip_prefix('[') {
+        // [v6] or [v6]:port
+        Some(rest) => rest.split_once(']').map(|(ip, _)| ip.to_string()),
+        None => Some(
+            host.rsplit_once(':')
+                .map_or(host.as_str(), |(h, _)| h)
+                .to_string(),
+        ),
+    }
+    .unwrap_or_default();
+    if name == "localhost" || name.parse::<IpAddr>().is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "control without --auth answers only http://IP or http://localhost, not Host {:?} (a DNS-rebinding guard); use --auth to allow names",
+            host.chars().take(100).collect::<String>()
+        ))
+    }
+}
+
+/// Browsers label every request with `Sec-Fetch-Site`; a page on another site cannot forge it.
+pub fn fetch_site(value: Option<&str>) -> Result<(), String> {
+    match value.map(|v| v.trim().to_ascii_lowercase()) {
+        Some(v) if v == "cross-site" || v == "same-site" => {
+            Err(format!("cross-site request refused: Sec-Fetch-Site is {v}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
     request
         .headers()
@@ -167,11 +205,18 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             ),
         );
     };
-    if let Err(why) = same_site(
-        header_value(&request, "Host"),
+    let host = header_value(&request, "Host");
+    let guard = same_site(
+        host,
         header_value(&request, "Origin"),
         header_value(&request, "Referer"),
-    ) {
+    )
+    .and_then(|()| fetch_site(header_value(&request, "Sec-Fetch-Site")))
+    .and_then(|()| match ctx.auth {
+        Some(_) => Ok(()),
+        None => trusted_host(host),
+    });
+    if let Err(why) = guard {
         log::warn!("input from {}: {why}", super::peer(&request));
         return respond(request, text(403, &why));
     }
@@ -291,6 +336,40 @@ mod tests {
             assert!(!e.contains('\n'), "{e}");
         }
         assert!(same_site(None, Some("http://127.0.0.1:8080"), None).is_err());
+    }
+
+    #[test]
+    fn rebinding_names_are_not_trusted_hosts() {
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST",
+            "[::1]:8080",
+            "192.168.1.5",
+            "[fe80::1]",
+        ] {
+            assert!(trusted_host(Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "evil.example:18777",
+            "evil.example",
+            "127.0.0.1.evil.example",
+            "localhost.evil",
+            "",
+            "[::1",
+        ] {
+            assert!(trusted_host(Some(bad)).is_err(), "{bad}");
+        }
+        assert!(trusted_host(None).is_err());
+    }
+
+    #[test]
+    fn sec_fetch_site_refuses_other_sites() {
+        assert!(fetch_site(Some("cross-site")).is_err());
+        assert!(fetch_site(Some("same-site")).is_err());
+        assert!(fetch_site(Some("same-origin")).is_ok());
+        assert!(fetch_site(Some("none")).is_ok());
+        assert!(fetch_site(None).is_ok());
     }
 
     #[test]

@@ -168,7 +168,14 @@ fn handle(ctx: &Context, request: Request) {
             request,
             Response::from_string(PAGE)
                 .with_header(header("Content-Type", "text/html; charset=utf-8"))
-                .with_header(header("Cache-Control", "no-cache")),
+                .with_header(header("Cache-Control", "no-cache"))
+                // Clickjacking: another site could frame the control page invisibly (the
+                // browser reuses saved credentials) and have the user click through it.
+                .with_header(header("X-Frame-Options", "DENY"))
+                .with_header(header(
+                    "Content-Security-Policy",
+                    "frame-ancestors 'none'; default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+                )),
         ),
         Route::State => respond(
             request,
