@@ -659,3 +659,35 @@ fn an_endless_header_line_is_cut_off() {
     );
     assert!(d.rss_kib() < rss_before + 4 * 1024, "memory stayed flat");
 }
+
+/// A body the server does not want (401, 413, a GET with a body) is skipped only when small:
+/// a client declaring gigabytes gets its answer and the connection closed, not a core spent
+/// swallowing what it sends.
+#[test]
+fn an_unread_huge_body_closes_the_connection() {
+    let d = Deskcam::start(&["--size", "160x120"]);
+    let mut s = TcpStream::connect(d.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /snapshot HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n")
+        .unwrap();
+    let writer = {
+        let mut w = s.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let chunk = vec![b'z'; 64 * 1024];
+            // 1 GiB at most; the server should stop reading long before.
+            for _ in 0..16_384 {
+                if w.write_all(&chunk).is_err() {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 405"));
+    assert!(
+        writer.join().unwrap(),
+        "the server kept reading an unwanted body"
+    );
+}

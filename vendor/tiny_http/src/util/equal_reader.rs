@@ -59,6 +59,9 @@ where
     }
 }
 
+/// deskcam patch: most unread body bytes skipped to keep a connection open.
+const MAX_DRAIN: usize = 64 * 1024;
+
 impl<R> Drop for EqualReader<R>
 where
     R: Read,
@@ -69,6 +72,18 @@ where
         // body at once, so a request claiming `Content-Length: 99999999999999` that was
         // answered without reading its body aborted the process (memory allocation failed).
         let mut buf = [0u8; 8192];
+        // deskcam patch: and drain at most 64 KiB. Reading whatever a client declares let one
+        // unauthenticated request (answered 401 or 413) keep a core busy swallowing gigabytes;
+        // beyond the cap the connection is closed instead (an error here closes it).
+        if remaining_to_read > MAX_DRAIN {
+            self.last_read_signal
+                .send(Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "unread request body too large to skip",
+                )))
+                .ok();
+            return;
+        }
 
         while remaining_to_read > 0 {
             let want = remaining_to_read.min(buf.len());
