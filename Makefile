@@ -30,6 +30,7 @@ bench: deps-bench
 		echo "turbojpeg build failed: the screen bench reports it as not measured"
 	$(CARGO) bench --bench screen
 	$(CARGO) bench --bench input
+	$(CARGO) bench --bench camera
 
 lint:
 	$(CARGO) fmt --check

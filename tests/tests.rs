@@ -5,5 +5,6 @@ mod util;
 mod xrecord;
 
 mod control;
+mod camera;
 mod http;
 mod screen;
