@@ -7,7 +7,11 @@
 # DESKCAM may name the binary [default: target/release/deskcam].
 set -u
 B=${DESKCAM:-target/release/deskcam}
-W=$(mktemp -d /tmp/camtest.XXXXXX)
+# Scratch files and every deskcam log go to the shared working directory, so they survive the
+# guest (its /tmp does not) for a look after a failure.
+mkdir -p target
+W=$(mktemp -d "$(pwd)/target/camera-e2e.XXXXXX")
+echo "INFO scratch files and logs: $W"
 PORT=8081
 U="http://127.0.0.1:$PORT"
 
@@ -176,40 +180,67 @@ if start idle --device /dev/video0 --size 640x480 --idle-stop 2; then
   check idle-closes-device poll 15 no_video_fd "$PID"
   check idle-state-not-capturing state_has '"capturing":false'
   t=$(curl -sf --max-time 15 -o "$W/idle1.jpg" -w '%{time_total}' "$U/snapshot")
+  # Check the descriptor at once: decoding takes longer than the idle period in the guest.
+  check idle-device-open-again has_video_fd "$PID"
   if [ -n "$t" ] && decodes "$W/idle1.jpg"; then
     pass idle-reopens
     echo "INFO first frame after reopen (guest time, software-emulated): ${t} s"
   else
     fail idle-reopens "no snapshot after idle"
   fi
-  check idle-device-open-again has_video_fd "$PID"
   stop
 fi
 fi
 
 # --- unplug and replug -----------------------------------------------------------------------
+# vivid re-registers a disconnected device as soon as its last user closes it (vivid-core.c,
+# vivid_fop_release: "reconnect"), and deskcam closes the device when it sees the loss, so a
+# second process holds the node open: the camera then stays gone until that holder lets go.
 if want unplug; then
 step unplug
 if start unplug --device /dev/video0 --size 640x480 --idle-stop 0; then
-  curl -s --max-time 120 "$U/stream" >"$W/unplug-stream.bin" &
+  curl -s --max-time 200 "$U/stream" >"$W/unplug-stream.bin" &
   C=$!
+  sh -c 'exec 3</dev/video0; exec sleep 300' &
+  H=$!
   poll 10 state_has '"online":true'
   timeout 20 v4l2-ctl -d /dev/video0 -c disconnect=1
   check unplug-offline poll 15 state_has '"online":false'
+  check unplug-logged grep -q 'unplugged' "$W/unplug.log"
   check unplug-device-closed poll 10 no_video_fd "$PID"
   check unplug-placeholder-snapshot snap "$W/placeholder.jpg"
   check unplug-placeholder-size test "$(size_of "$W/placeholder.jpg")" = "640,480"
   b1=$(wc -c <"$W/unplug-stream.bin"); sleep 3; b2=$(wc -c <"$W/unplug-stream.bin")
   check unplug-stream-keeps-going test "$b2" -gt "$b1"
+  check unplug-still-offline state_has '"online":false'
   check unplug-alive alive "$PID"
   t0=$(date +%s.%N)
-  replug_vivid
+  kill "$H"; wait "$H" 2>/dev/null
   check replug-online poll 30 state_has '"online":true'
-  echo "INFO back online after replug (guest time): $(since "$t0") s"
+  echo "INFO back online after the camera returned (guest time): $(since "$t0") s"
   f0=$(frames)
   check replug-frames-resume poll 20 frames_above "$((f0 + 5))"
   check replug-real-snapshot snap "$W/replugged.jpg" "?fresh=1"
   check replug-stream-client-kept alive "$C"
+  kill "$C" 2>/dev/null
+  stop
+fi
+# The driver itself removed and loaded again (rmmod needs every user gone: deskcam is idle).
+if start reload --device /dev/video0 --size 640x480 --idle-stop 1; then
+  snap "$W/reload0.jpg"
+  poll 15 no_video_fd "$PID"
+  check reload-rmmod rmmod vivid
+  check reload-placeholder snap "$W/reload-ph.jpg"
+  check reload-offline state_has '"online":false'
+  curl -s --max-time 200 "$U/stream" >/dev/null &
+  C=$!
+  t0=$(date +%s.%N)
+  modprobe vivid n_devs=1 vid_cap_nr=0
+  check reload-online poll 30 state_has '"online":true'
+  echo "INFO back online after modprobe (guest time): $(since "$t0") s"
+  f0=$(frames)
+  check reload-frames-resume poll 20 frames_above "$((f0 + 5))"
+  check reload-alive alive "$PID"
   kill "$C" 2>/dev/null
   stop
 fi
@@ -246,14 +277,17 @@ if start mjpeg --device /dev/video10 --idle-stop 0; then
   snap "$W/pass.jpg" "?fresh=1"
   check mjpeg-byte-identical cmp "$W/fixed.jpg" "$W/pass.jpg"
   check mjpeg-state state_has '"format":"MJPEG","mode":"passthrough"'
-  # The producer stops: a stalled camera. NO SIGNAL, then frames again when it comes back.
+  # The producer stops: a stalled camera (no frames, no error). NO SIGNAL, and the stream is
+  # restarted every 2 s. (A new producer cannot attach while deskcam keeps reopening the
+  # node: v4l2loopback with exclusive_caps=1 refuses the output format while a reader has it
+  # open, so recovery is checked on vivid above, not here.)
   kill "$F"; wait "$F" 2>/dev/null
   curl -s --max-time 60 "$U/stream" >/dev/null &
   C=$!
   check mjpeg-stall-detected poll 20 state_has '"online":false'
-  check mjpeg-stall-log grep -q 'stalled\|no frame' "$W/mjpeg.log"
-  feed "$W/fixed.jpg"
-  check mjpeg-stall-recovers poll 30 state_has '"online":true'
+  check mjpeg-stall-log grep -q 'stalled' "$W/mjpeg.log"
+  check mjpeg-stall-placeholder snap "$W/stall.jpg"
+  check mjpeg-stall-alive alive "$PID"
   kill "$C" 2>/dev/null
   stop
 fi
@@ -264,8 +298,11 @@ if start mjpeg-dht --device /dev/video10; then
   snap "$W/dht.jpg" "?fresh=1"
   bare=$(wc -c <"$W/bare.jpg"); got=$(wc -c <"$W/dht.jpg")
   check mjpeg-dht-inserted test "$got" -eq $((bare + 420))
-  check mjpeg-dht-decodes decodes "$W/dht.jpg"
-  check mjpeg-dht-same-picture cmp "$W/fixed.jpg" "$W/dht.jpg"
+  # Decodes cleanly to exactly the pixels of the original (which carried the same tables).
+  ffmpeg -v error -i "$W/fixed.jpg" -i "$W/dht.jpg" -map 0 -f md5 "$W/md5-a" -map 1 -f md5 "$W/md5-b" \
+    </dev/null 2>"$W/dht-decode.err"
+  check mjpeg-dht-decodes test -s "$W/md5-b" -a ! -s "$W/dht-decode.err"
+  check mjpeg-dht-same-picture cmp "$W/md5-a" "$W/md5-b"
   stop
 fi
 kill "$F" 2>/dev/null; wait "$F" 2>/dev/null
@@ -275,28 +312,32 @@ fi
 if want ustreamer; then
 step ustreamer
 if command -v ustreamer >/dev/null; then
-  replug_vivid
+  UU=http://127.0.0.1:8090
   ustreamer --device /dev/video0 --resolution 640x480 --format YUYV --host 127.0.0.1 --port 8090 \
     >"$W/ust.log" 2>&1 &
   S=$!
-  poll 30 curl -sf -o "$W/ust.jpg" http://127.0.0.1:8090/snapshot
+  poll 60 curl -sf -o "$W/ust.jpg" "$UU/snapshot"
   echo "INFO ustreamer snapshot: $(size_of "$W/ust.jpg") $(wc -c <"$W/ust.jpg") bytes"
   sleep 4
-  echo "INFO ustreamer /dev/video fds with no clients after 4 s: $(video_fds $S)"
+  echo "INFO ustreamer /dev/video descriptors after 4 s without clients: $(video_fds $S)"
+  sh -c 'exec 3</dev/video0; exec sleep 300' &
+  H=$!
   timeout 20 v4l2-ctl -d /dev/video0 -c disconnect=1
-  sleep 3
-  code=$(curl -s -o "$W/ust-unplug.jpg" -w '%{http_code}' --max-time 10 http://127.0.0.1:8090/snapshot)
-  echo "INFO ustreamer after unplug: alive=$(alive $S && echo yes || echo no) snapshot http $code $(size_of "$W/ust-unplug.jpg") fds=$(video_fds $S)"
-  echo "INFO ustreamer state after unplug: $(curl -s --max-time 5 http://127.0.0.1:8090/state | head -c 300)"
+  sleep 5
+  code=$(curl -s -o "$W/ust-unplug.jpg" -w '%{http_code}' --max-time 10 "$UU/snapshot")
+  echo "INFO ustreamer after unplug: alive=$(alive $S && echo yes || echo no) snapshot HTTP $code $(size_of "$W/ust-unplug.jpg") descriptors=$(video_fds $S)"
+  echo "INFO ustreamer state after unplug: $(curl -s --max-time 5 "$UU/state" | tr -d ' \n' | head -c 400)"
   t0=$(date +%s.%N)
-  replug_vivid; echo "INFO ustreamer replug: rmmod/modprobe rc=$?"
-  if poll 30 sh -c "curl -s --max-time 5 http://127.0.0.1:8090/state | grep -q '\"online\": *true'"; then
-    echo "INFO ustreamer back online after replug (guest time): $(since "$t0") s"
+  kill "$H"; wait "$H" 2>/dev/null
+  if poll 60 sh -c "curl -s --max-time 5 $UU/state | tr -d ' ' | grep -q '\"online\":true'"; then
+    echo "INFO ustreamer back online after the camera returned (guest time): $(since "$t0") s"
   else
-    echo "INFO ustreamer not online 30 s after replug"
+    echo "INFO ustreamer not online 60 s after the camera returned"
   fi
   kill "$S" 2>/dev/null; wait "$S" 2>/dev/null
-  echo "INFO ustreamer log tail: $(tail -5 "$W/ust.log" | tr '\n' '|')"
+  echo "INFO ustreamer log: $(grep -v '^ *$' "$W/ust.log" | tail -12 | cut -c1-160 | tr '\n' '|')"
+else
+  echo "INFO ustreamer is not installed: no comparison"
 fi
 fi
 
