@@ -36,7 +36,7 @@ video_fds() { ls -l /proc/"$1"/fd 2>/dev/null | grep -c '/dev/video'; }
 no_video_fd() { [ "$(video_fds "$1")" = 0 ]; }
 has_video_fd() { [ "$(video_fds "$1")" -gt 0 ]; }
 alive() { kill -0 "$1" 2>/dev/null; }
-frames() { state | sed -n 's/.*"frames":\([0-9]*\).*/\1/p'; }
+frames() { state | sed -n 's/.*"camera_frames":\([0-9]*\).*/\1/p'; }
 frames_above() { f=$(frames); [ -n "$f" ] && [ "$f" -gt "$1" ]; }
 # start NAME ARGS...: deskcam in the background on $PORT, log in $W/NAME.log, pid in $PID.
 start() {
@@ -264,6 +264,12 @@ while True:
     i += 2 + n
 open(sys.argv[2], 'wb').write(out)
 PY
+# A fresh loopback device: once a producer has left, v4l2loopback (exclusive_caps=1) keeps
+# its capture format and refuses the next producer's VIDIOC_G_FMT (EINVAL), so reload it.
+reset_loopback() {
+  rmmod v4l2loopback && modprobe v4l2loopback devices=1 video_nr=10 exclusive_caps=1 card_label=loopback &&
+    poll 20 test -e /dev/video10
+}
 feed() { # feed FILE: ffmpeg as the MJPEG camera; pid in $F
   timeout 300 ffmpeg -nostdin -v error -re -loop 1 -framerate 15 -i "$1" -c:v copy -f v4l2 /dev/video10 &
   F=$!
@@ -292,7 +298,7 @@ if start mjpeg --device /dev/video10 --idle-stop 0; then
   stop
 fi
 kill "$F" 2>/dev/null; wait "$F" 2>/dev/null
-sleep 1
+check loopback-reset reset_loopback
 feed "$W/bare.jpg"
 if start mjpeg-dht --device /dev/video10; then
   snap "$W/dht.jpg" "?fresh=1"

@@ -84,18 +84,20 @@ impl Camera {
             device::offers(dev).map_err(|e| device::lost(&self.path, "VIDIOC_ENUM_FMT", &e))?;
         let usable = device::usable(&offers);
         let choice = mode::choose(&usable, self.format, self.size).map_err(|why| {
-            let all: Vec<String> = offers
-                .iter()
-                .map(|o| mode::fourcc_text(&o.fourcc))
-                .collect();
+            // Name the formats it has only when the format is the problem; a size error
+            // already lists the sizes.
+            let formats = if why.starts_with("offers no") {
+                let all: Vec<String> = offers
+                    .iter()
+                    .map(|o| mode::fourcc_text(&o.fourcc))
+                    .collect();
+                format!(" (it has: {})", all.join(", "))
+            } else {
+                String::new()
+            };
             SourceError::Unusable(format!(
-                "{p} ({}) {why} (formats: {}; see deskcam --list-formats --device {p})",
-                opened.card,
-                if all.is_empty() {
-                    "none".into()
-                } else {
-                    all.join(", ")
-                }
+                "{p} ({}) {why}{formats}; see deskcam --list-formats --device {p}",
+                opened.card
             ))
         })?;
         let fourcc = offers
@@ -138,7 +140,7 @@ impl Camera {
 
     fn count_invalid(&mut self, why: &str) {
         self.invalid += 1;
-        if self.invalid == 1 || self.invalid % 100 == 0 {
+        if self.invalid == 1 || self.invalid.is_multiple_of(100) {
             log::warn!(
                 "{}: dropped a bad frame ({why}); {} so far",
                 self.path.display(),
@@ -308,7 +310,7 @@ impl Source for Camera {
         }
         out.extend([
             ("device_open".to_string(), Json::Bool(self.live.is_some())),
-            ("frames".to_string(), Json::Int(self.frames as i64)),
+            ("camera_frames".to_string(), Json::Int(self.frames as i64)),
             ("dropped".to_string(), Json::Int(self.dropped as i64)),
             ("invalid".to_string(), Json::Int(self.invalid as i64)),
         ]);

@@ -55,7 +55,7 @@ impl Sizes {
             Sizes::Discrete(list) => list.contains(&size),
             Sizes::Stepwise { min, max, step } => {
                 let fits = |v: u32, lo: u32, hi: u32, st: u32| {
-                    (lo..=hi).contains(&v) && (v - lo) % st.max(1) == 0
+                    (lo..=hi).contains(&v) && (v - lo).is_multiple_of(st.max(1))
                 };
                 fits(size.width, min.width, max.width, step.width)
                     && fits(size.height, min.height, max.height, step.height)
