@@ -249,7 +249,10 @@ fi
 # --- MJPEG passthrough through v4l2loopback --------------------------------------------------
 if want mjpeg; then
 step mjpeg
-ffmpeg -v error -f lavfi -i testsrc2=size=640x480 -frames:v 1 -q:v 3 "$W/fixed.jpg" </dev/null
+# `-huffman default`: the Annex K tables, which a UVC camera that omits its DHT relies on
+# (ffmpeg otherwise optimises the tables per picture, which no decoder could guess).
+ffmpeg -v error -f lavfi -i testsrc2=size=640x480 -frames:v 1 -q:v 3 -huffman default \
+  "$W/fixed.jpg" </dev/null
 # The same picture without Huffman tables, as many UVC cameras send it.
 python3 - "$W/fixed.jpg" "$W/bare.jpg" <<'PY'
 import sys
