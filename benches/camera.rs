@@ -102,12 +102,14 @@ fn tjbench(dir: &Path, w: u32, h: u32, frame: &[u8]) -> Option<f64> {
         ])
         .output()
         .ok()?;
-    // Tabular output: Format Subsamp Qual Width Height CompPerf CompRatio DecompPerf
+    // Tabular output: "BGR  (TD)  4:2:0  80  640  480  562.3  39.53  737.7": format, subsampling,
+    // quality, width, height, compression Mpixel/s, ratio, decompression Mpixel/s.
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.split_whitespace().nth(1) == Some("4:2:0"))?;
-    line.split_whitespace().nth(5)?.parse::<f64>().ok()
+    text.lines().find_map(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == "4:2:0")?;
+        words.get(at + 4)?.parse::<f64>().ok()
+    })
 }
 
 /// ffmpeg's MJPEG encoder on one thread, fed the same YUYV frames: CPU ms per frame.
