@@ -327,3 +327,45 @@ impl Drop for Camera {
         self.close();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(pixel: Pixel, width: u32, height: u32, stride: usize) -> Mode {
+        Mode {
+            pixel,
+            size: Resolution { width, height },
+            stride,
+            fps: None,
+            card: String::new(),
+            driver: String::new(),
+            hardware_flip: false,
+        }
+    }
+
+    #[test]
+    fn flagged_buffers_are_skipped_whatever_they_hold() {
+        let m = mode(Pixel::Yuyv, 4, 2, 8);
+        assert!(matches!(take(&[0; 16], true, &m), Outcome::Flagged));
+    }
+
+    #[test]
+    fn yuyv_buffers_are_sliced_to_the_picture_or_rejected_when_short() {
+        let m = mode(Pixel::Yuyv, 4, 2, 12);
+        // Two rows of 12 bytes (8 of pixels, 4 of padding) plus driver slack at the end.
+        match take(&[7; 30], false, &m) {
+            Outcome::Pixels(p) => assert_eq!(p.len(), 24),
+            _ => panic!("expected pixels"),
+        }
+        // The last row needs only its pixels, not its padding.
+        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(p) if p.len() == 20));
+        assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
+    }
+
+    #[test]
+    fn mjpeg_buffers_are_validated() {
+        let m = mode(Pixel::Mjpeg, 64, 48, 0);
+        assert!(matches!(take(&[0; 500], false, &m), Outcome::Invalid(_)));
+    }
+}
