@@ -31,6 +31,7 @@ bench: deps-bench
 	$(CARGO) bench --bench screen
 	$(CARGO) bench --bench input
 	$(CARGO) bench --bench camera
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) bench --bench camera --features turbojpeg
 
 lint:
 	$(CARGO) fmt --check
