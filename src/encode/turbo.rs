@@ -98,8 +98,8 @@ fn yuyv(img: &RawImage, s: &EncodeSettings) -> Result<Vec<u8>, EncodeError> {
                     vrow[j] = p[3];
                 }
                 Subsampling::S420 => {
-                    urow[j] = ((urow[j] as u16 + p[1] as u16 + 1) / 2) as u8;
-                    vrow[j] = ((vrow[j] as u16 + p[3] as u16 + 1) / 2) as u8;
+                    urow[j] = (urow[j] as u16 + p[1] as u16).div_ceil(2) as u8;
+                    vrow[j] = (vrow[j] as u16 + p[3] as u16).div_ceil(2) as u8;
                 }
             }
         }
