@@ -4,7 +4,7 @@
 mod util;
 mod xrecord;
 
-mod control;
 mod camera;
+mod control;
 mod http;
 mod screen;
