@@ -30,6 +30,8 @@ bench: deps-bench
 		echo "turbojpeg build failed: the screen bench reports it as not measured"
 	$(CARGO) bench --bench screen
 	$(CARGO) bench --bench input
+	$(CARGO) bench --bench camera
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) bench --bench camera --features turbojpeg
 
 lint:
 	$(CARGO) fmt --check

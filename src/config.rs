@@ -172,7 +172,8 @@ Usage: deskcam [OPTIONS]
 
 Source:
   --source pattern|screen|camera  what to stream [default: pattern]
-  --size WxH              frame size [default: 1280x720; screen: its real size]
+  --size WxH              frame size [default: 1280x720; camera: its mode nearest that;
+                          screen: its real size]
   --fps N                 frames per second, 1-1000 (a maximum for the screen) [default: 30]
   --quality N             JPEG quality, 1-100 [default: 80]
   --subsampling 420|422|444  JPEG chroma subsampling [default: 420]

@@ -21,10 +21,20 @@ fn main() -> ExitCode {
             println!("deskcam {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::ListDevices | Command::ListFormats(_) => {
-            eprintln!("deskcam: camera support is not built yet");
-            ExitCode::from(2)
+        Command::ListDevices => {
+            print!("{}", deskcam::source::camera::list::devices());
+            ExitCode::SUCCESS
         }
+        Command::ListFormats(device) => match deskcam::source::camera::list::formats(&device) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("deskcam: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run(config) => {
             deskcam::logger::init(config.quiet);
             match deskcam::run(*config) {

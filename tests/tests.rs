@@ -4,6 +4,7 @@
 mod util;
 mod xrecord;
 
+mod camera;
 mod control;
 mod http;
 mod screen;

@@ -13,6 +13,7 @@ want_file() { # want_file PATH PACKAGE
 case "${1:-build}" in
   build|run)
     want cc build-essential
+    want_file /usr/share/doc/libclang-dev libclang-dev  # camera: bindgen builds v4l2-sys-mit
     ;;
   test|bench)
     want cc build-essential
@@ -31,6 +32,10 @@ case "${1:-build}" in
     want_file /usr/share/doc/python3-venv python3-venv
     want cmake cmake
     want nasm nasm
+    want_file /usr/share/doc/libclang-dev libclang-dev  # camera: bindgen builds v4l2-sys-mit
+    want file file                                      # camera: JPEG sizes in the test bed guest
+    want ustreamer ustreamer                            # camera: the peer compared in the test bed
+    want tjbench libjpeg-turbo-progs                    # camera bench: libjpeg-turbo baseline
     ;;
 esac
 # The screen bench's tutorial baseline: pyautogui takes X11 screenshots with scrot.

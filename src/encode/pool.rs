@@ -20,6 +20,9 @@ use crate::sync::{lock, wait};
 /// that must still keep its place in the order.
 pub enum Job {
     Encode(RawImage),
+    /// A generated picture ("NO SIGNAL"): encoded without --flip/--mirror, which are there to
+    /// right a mounted camera, not to turn our own text upside down.
+    Placeholder(RawImage),
     Ready(Frame),
 }
 
@@ -125,6 +128,27 @@ impl Drop for EncoderPool {
     }
 }
 
+/// A panic in an encoder must not leave its ticket unpublished: every later frame would wait
+/// for it and the capture loop would block in `submit` for good.
+fn encode_frame(img: &RawImage, settings: &EncodeSettings) -> Option<Frame> {
+    match catch_unwind(AssertUnwindSafe(|| encode(img, settings))) {
+        Ok(Ok(jpeg)) => Some(Frame::new(jpeg, img.width, img.height, img.captured)),
+        Ok(Err(e)) => {
+            log::warn!("{e}");
+            None
+        }
+        Err(_) => {
+            log::error!(
+                "the JPEG encoder panicked on a {}x{} {:?} picture; frame dropped",
+                img.width,
+                img.height,
+                img.format
+            );
+            None
+        }
+    }
+}
+
 fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hub) {
     let (m, cv) = shared;
     loop {
@@ -142,24 +166,15 @@ fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hu
         };
         let frame = match job {
             Job::Ready(frame) => Some(frame),
-            // A panic in an encoder must not leave its ticket unpublished: every later frame
-            // would wait for it and the capture loop would block in `submit` for good.
-            Job::Encode(img) => match catch_unwind(AssertUnwindSafe(|| encode(&img, settings))) {
-                Ok(Ok(jpeg)) => Some(Frame::new(jpeg, img.width, img.height, img.captured)),
-                Ok(Err(e)) => {
-                    log::warn!("{e}");
-                    None
-                }
-                Err(_) => {
-                    log::error!(
-                        "the JPEG encoder panicked on a {}x{} {:?} picture; frame dropped",
-                        img.width,
-                        img.height,
-                        img.format
-                    );
-                    None
-                }
-            },
+            Job::Encode(img) => encode_frame(&img, settings),
+            Job::Placeholder(img) => encode_frame(
+                &img,
+                &EncodeSettings {
+                    flip: false,
+                    mirror: false,
+                    ..*settings
+                },
+            ),
         };
         let mut s = lock(m);
         if frame.is_none() {

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use turbojpeg::{Compressor, Image, PixelFormat as TjFormat, Subsamp};
+use turbojpeg::{Compressor, Image, PixelFormat as TjFormat, Subsamp, YuvPlanesImage};
 
 use super::{EncodeError, EncodeSettings, PixelFormat, RawImage};
 use crate::config::Subsampling;
@@ -15,12 +15,13 @@ thread_local! {
 }
 
 /// Encodes `img` if libjpeg-turbo takes its layout as it is (packed RGB or BGRX, no flip or
-/// mirror); `None` hands it back to the pure-Rust path, which adapts any layout.
+/// mirror) or after a cheap split into planes (YUYV, any flip or mirror); `None` hands it back
+/// to the pure-Rust path, which adapts any layout.
 pub fn try_encode(img: &RawImage, s: &EncodeSettings) -> Option<Result<Vec<u8>, EncodeError>> {
     let format = match img.format {
         PixelFormat::Rgb24 => TjFormat::RGB,
         PixelFormat::Bgrx32 => TjFormat::BGRX,
-        PixelFormat::Yuyv => return None,
+        PixelFormat::Yuyv => return Some(yuyv(img, s)),
     };
     if s.flip || s.mirror {
         return None;
@@ -50,6 +51,82 @@ pub fn try_encode(img: &RawImage, s: &EncodeSettings) -> Option<Result<Vec<u8>, 
     }))
 }
 
+/// A camera's YUYV into libjpeg-turbo's planar YCbCr input (`tj3CompressFromYUVPlanes8`): the
+/// camera already delivers YCbCr (BT.601, as UVC specifies), so the planes are only separated,
+/// with chroma rows averaged for 4:2:0 or doubled for 4:4:4, and no colour conversion runs.
+/// Flip and mirror are applied while separating, at no extra cost.
+fn yuyv(img: &RawImage, s: &EncodeSettings) -> Result<Vec<u8>, EncodeError> {
+    let (w, h) = (img.width as usize, img.height as usize);
+    let half = w / 2; // `RawImage::check` guarantees an even width for YUYV
+    let (cw, ch, subsamp) = match s.subsampling {
+        Subsampling::S420 => (half, h.div_ceil(2), Subsamp::Sub2x2),
+        Subsampling::S422 => (half, h, Subsamp::Sub2x1),
+        Subsampling::S444 => (w, h, Subsamp::None),
+    };
+    let mut yp = vec![0u8; w * h];
+    let mut up = vec![0u8; cw * ch];
+    let mut vp = vec![0u8; cw * ch];
+    for y in 0..h {
+        let src = if s.flip { h - 1 - y } else { y };
+        let row = &img.data[src * img.stride..][..2 * w];
+        let luma = &mut yp[y * w..][..w];
+        let crow = match s.subsampling {
+            Subsampling::S420 => y / 2,
+            _ => y,
+        };
+        let (urow, vrow) = (&mut up[crow * cw..][..cw], &mut vp[crow * cw..][..cw]);
+        for (i, p) in row.chunks_exact(4).enumerate() {
+            let (j, first, second) = if s.mirror {
+                (half - 1 - i, p[2], p[0])
+            } else {
+                (i, p[0], p[2])
+            };
+            luma[2 * j] = first;
+            luma[2 * j + 1] = second;
+            match s.subsampling {
+                Subsampling::S422 => {
+                    urow[j] = p[1];
+                    vrow[j] = p[3];
+                }
+                Subsampling::S444 => {
+                    urow[2 * j..2 * j + 2].fill(p[1]);
+                    vrow[2 * j..2 * j + 2].fill(p[3]);
+                }
+                // Even rows set the chroma row, odd rows average into it (rounding up).
+                Subsampling::S420 if y % 2 == 0 => {
+                    urow[j] = p[1];
+                    vrow[j] = p[3];
+                }
+                Subsampling::S420 => {
+                    urow[j] = (urow[j] as u16 + p[1] as u16).div_ceil(2) as u8;
+                    vrow[j] = (vrow[j] as u16 + p[3] as u16).div_ceil(2) as u8;
+                }
+            }
+        }
+    }
+    let fail = |e: turbojpeg::Error| EncodeError(format!("libjpeg-turbo: {e}"));
+    COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let c = match cell.as_mut() {
+            Some(c) => c,
+            None => cell.insert(Compressor::new().map_err(fail)?),
+        };
+        c.set_quality(s.quality.get().into()).map_err(fail)?;
+        c.compress_yuv_planes_to_vec(&YuvPlanesImage {
+            y_plane: &yp[..],
+            u_plane: &up[..],
+            v_plane: &vp[..],
+            width: w,
+            height: h,
+            y_stride: w,
+            u_stride: cw,
+            v_stride: cw,
+            subsamp,
+        })
+        .map_err(fail)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +139,42 @@ mod tests {
             subsampling: Subsampling::S420,
             flip: false,
             mirror: false,
+        }
+    }
+
+    /// A YUYV picture with a bright top-left quarter on mid grey: every subsampling decodes
+    /// to it, and flip + mirror move the bright quarter to the bottom right.
+    #[test]
+    fn yuyv_goes_through_the_planes_right_way_round() {
+        let (w, h) = (64u32, 32u32);
+        let mut data = Vec::new();
+        for y in 0..h {
+            for x in (0..w).step_by(2) {
+                let luma = if x < w / 2 && y < h / 2 { 235 } else { 100 };
+                data.extend_from_slice(&[luma, 128, luma, 128]);
+            }
+        }
+        let img = RawImage::packed(PixelFormat::Yuyv, w, h, data, SystemTime::now()).unwrap();
+        let grey = |jpeg: &[u8], x: u32, y: u32| {
+            let px = jpeg_decoder::Decoder::new(jpeg).decode().unwrap();
+            px[((y * w + x) * 3) as usize] as i32
+        };
+        for subsampling in [Subsampling::S420, Subsampling::S422, Subsampling::S444] {
+            let s = EncodeSettings {
+                subsampling,
+                ..settings()
+            };
+            let jpeg = try_encode(&img, &s).unwrap().unwrap();
+            assert!((grey(&jpeg, 8, 8) - 235).abs() < 12, "{subsampling:?}");
+            assert!((grey(&jpeg, 56, 24) - 100).abs() < 12, "{subsampling:?}");
+            let turned = EncodeSettings {
+                flip: true,
+                mirror: true,
+                ..s
+            };
+            let jpeg = try_encode(&img, &turned).unwrap().unwrap();
+            assert!((grey(&jpeg, 8, 8) - 100).abs() < 12, "{subsampling:?}");
+            assert!((grey(&jpeg, 56, 24) - 235).abs() < 12, "{subsampling:?}");
         }
     }
 

@@ -169,7 +169,7 @@ pub fn capture_loop(
 
 fn show_no_signal(hub: &Hub, pool: &EncoderPool, size: Resolution, why: &SourceError) {
     hub.set_online(false);
-    pool.submit(Job::Encode(draw::no_signal(
+    pool.submit(Job::Placeholder(draw::no_signal(
         size.width,
         size.height,
         &why.to_string(),

@@ -1,0 +1,114 @@
+//! `--list-devices` and `--list-formats`: what each camera offers (formats, sizes, frame
+//! rates), so users can pick `--device`, `--size`, `--fps` and `--format` without v4l2-ctl.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use super::device;
+use super::mode::{self, Pixel, Sizes};
+use crate::source::SourceError;
+
+/// Every /dev/videoN node, in numeric order.
+fn nodes() -> Vec<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/dev")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n: u32 = name.strip_prefix("video")?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// One line per video node: what it is and which formats deskcam can use from it.
+pub fn devices() -> String {
+    let mut out = String::new();
+    let nodes = nodes();
+    if nodes.is_empty() {
+        out.push_str("no V4L2 devices (/dev/video*) found\n");
+    }
+    for path in nodes {
+        let p = path.display();
+        match device::open(&path) {
+            Ok(opened) => {
+                let offers = device::offers(&opened.dev).unwrap_or_default();
+                let mut formats: Vec<String> = offers
+                    .iter()
+                    .filter(|o| Pixel::from_fourcc(&o.fourcc).is_some())
+                    .map(|o| mode::fourcc_text(&o.fourcc))
+                    .collect();
+                let others = offers.len() - formats.len();
+                if others > 0 {
+                    formats.push(format!("(+{others} formats deskcam does not use)"));
+                }
+                let formats = formats.join(" ");
+                let _ = writeln!(
+                    out,
+                    "{p}\t{} (driver {}): {}",
+                    opened.card,
+                    opened.driver,
+                    if formats.is_empty() {
+                        "no formats yet".into()
+                    } else {
+                        formats
+                    }
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(out, "{p}\tunusable: {e}");
+            }
+        }
+    }
+    out
+}
+
+/// Every format, size and frame rate of `path`, marking the formats deskcam can use.
+pub fn formats(path: &Path) -> Result<String, SourceError> {
+    let opened = device::open(path)?;
+    let offers =
+        device::offers(&opened.dev).map_err(|e| device::lost(path, "VIDIOC_ENUM_FMT", &e))?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}, driver {}):",
+        path.display(),
+        opened.card,
+        opened.driver
+    );
+    if offers.is_empty() {
+        out.push_str("  no capture formats (a v4l2loopback device offers one once a producer writes to it)\n");
+    }
+    for offer in &offers {
+        let use_ = match Pixel::from_fourcc(&offer.fourcc) {
+            Some(Pixel::Mjpeg) => "--format mjpeg: passed through",
+            Some(Pixel::Yuyv) => "--format yuyv: encoded",
+            None => "not used by deskcam",
+        };
+        let fourcc = mode::fourcc_text(&offer.fourcc);
+        let _ = writeln!(out, "  {fourcc}  {} ({use_})", offer.description);
+        match &offer.sizes {
+            Sizes::Discrete(list) => {
+                for &size in list {
+                    let rates = device::rates(&opened.dev, offer.fourcc, size);
+                    let _ = writeln!(
+                        out,
+                        "    {size:<10} {}",
+                        if rates.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{} fps", rates.join(", "))
+                        }
+                    );
+                }
+            }
+            stepwise => {
+                let _ = writeln!(out, "    {}", mode::describe(stepwise));
+            }
+        }
+    }
+    Ok(out)
+}
