@@ -218,9 +218,9 @@ impl Hub {
 
     /// The source stopped for idleness: the newest frame is no longer current.
     pub fn source_stopped(&self) {
-        let mut s = lock(&self.state);
-        s.live = false;
-        s.online = false;
+        // `online` keeps its value: an idle camera is not a broken one, and monitoring that
+        // reads /state must not see "down" each time nobody watches.
+        lock(&self.state).live = false;
     }
 
     /// Asks the capture loop for a new picture even if the source saw no change.
@@ -284,7 +284,7 @@ impl Hub {
         let mut out = vec![
             ("width".to_string(), Json::Int(width as i64)),
             ("height".to_string(), Json::Int(height as i64)),
-            ("online".to_string(), Json::Bool(s.online && s.live)),
+            ("online".to_string(), Json::Bool(s.online)),
             ("capturing".to_string(), Json::Bool(s.live)),
             ("fps".to_string(), Json::Int(captured as i64)),
             ("frames".to_string(), Json::Int(s.published as i64)),

@@ -154,6 +154,10 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         control: config.control,
         auth: config.auth.as_ref().map(http::auth::Auth::new),
         input,
+        login_failures: http::limit::RateLimiter::new(
+            1.0 / http::LOGIN_REFILL_SECS,
+            http::LOGIN_BURST,
+        ),
     });
     listener.serve(ctx);
     hub.shutdown();

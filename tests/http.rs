@@ -691,3 +691,35 @@ fn an_unread_huge_body_closes_the_connection() {
         "the server kept reading an unwanted body"
     );
 }
+
+/// Password guessing: after ten wrong passwords an address must wait, even with the right one,
+/// and the log does not grow with every guess beyond that.
+#[test]
+fn wrong_passwords_lock_the_address_out_for_a_while() {
+    let d = Deskcam::start(&["--size", "160x120", "--auth", "me:right"]);
+    let ask = |pw: &str| {
+        let token = match pw {
+            "right" => "bWU6cmlnaHQ=", // me:right
+            _ => "bWU6d3Jvbmc=",       // me:wrong
+        };
+        raw_request(
+            d.addr,
+            format!("GET /state HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .status
+    };
+    assert_eq!(ask("right"), 200);
+    let statuses: Vec<u16> = (0..15).map(|_| ask("wrong")).collect();
+    assert_eq!(&statuses[..10], &[401; 10], "{statuses:?}");
+    assert!(statuses[10..].iter().all(|&s| s == 429), "{statuses:?}");
+    assert_eq!(ask("right"), 429, "locked out, whatever it sends");
+    assert!(wait_until(Duration::from_secs(2), || d
+        .log()
+        .matches("wrong credentials")
+        .count()
+        == 10));
+    assert!(
+        !d.log().contains("wrong") || !d.log().contains("me:wrong"),
+        "no password in the log"
+    );
+}

@@ -2,14 +2,13 @@
 //! In order: control on (403), same-site Origin/Referer (403), per-client rate (429), body size
 //! (413), a valid event (400), a known screen area (503); only then is anything injected.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use tiny_http::Request;
 
+use super::limit::RateLimiter;
 use super::query::split_url;
 use super::{Context, header, respond, text};
 use crate::input::{self, Event, InjectError, Injector};
@@ -22,8 +21,6 @@ pub const MAX_BODY: usize = 4096;
 pub const RATE_PER_SECOND: f64 = 250.0;
 /// Events a client may send at once above the average (a burst of typing, a double click).
 pub const RATE_BURST: f64 = 250.0;
-/// Most clients tracked at once; idle ones are forgotten first (bounded memory).
-const MAX_TRACKED_CLIENTS: usize = 4096;
 
 /// What `--control` adds to the server: the injector and the rate limiter.
 pub struct Control {
@@ -36,48 +33,6 @@ impl Control {
         Control {
             injector,
             limiter: RateLimiter::new(RATE_PER_SECOND, RATE_BURST),
-        }
-    }
-}
-
-/// A token bucket per client address.
-pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    pub fn new(rate: f64, burst: f64) -> RateLimiter {
-        RateLimiter {
-            rate,
-            burst,
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes one token for `client` at `now`; false when its bucket is empty.
-    pub fn allow(&self, client: IpAddr, now: Instant) -> bool {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&client) {
-            let (rate, burst) = (self.rate, self.burst);
-            // A full bucket holds no information: drop those first.
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.saturating_duration_since(*at).as_secs_f64() * rate < burst
-            });
-            if buckets.len() >= MAX_TRACKED_CLIENTS {
-                buckets.clear();
-            }
-        }
-        let (tokens, at) = buckets.entry(client).or_insert((self.burst, now));
-        let refill = now.saturating_duration_since(*at).as_secs_f64() * self.rate;
-        *tokens = (*tokens + refill).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
         }
     }
 }
@@ -370,31 +325,5 @@ mod tests {
         assert!(fetch_site(Some("same-origin")).is_ok());
         assert!(fetch_site(Some("none")).is_ok());
         assert!(fetch_site(None).is_ok());
-    }
-
-    #[test]
-    fn rate_limit_per_client() {
-        let limiter = RateLimiter::new(10.0, 5.0);
-        let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
-        let t = Instant::now();
-        assert_eq!((0..8).filter(|_| limiter.allow(a, t)).count(), 5);
-        assert!(limiter.allow(b, t), "another client has its own bucket");
-        assert!(!limiter.allow(a, t));
-        // 10 per second: after 300 ms three more.
-        let later = t + Duration::from_millis(300);
-        assert_eq!((0..8).filter(|_| limiter.allow(a, later)).count(), 3);
-        // The bucket never holds more than the burst.
-        let much_later = t + Duration::from_secs(60);
-        assert_eq!((0..8).filter(|_| limiter.allow(a, much_later)).count(), 5);
-    }
-
-    #[test]
-    fn rate_limit_memory_is_bounded() {
-        let limiter = RateLimiter::new(10.0, 5.0);
-        let t = Instant::now();
-        for i in 0..(MAX_TRACKED_CLIENTS as u32 + 100) {
-            limiter.allow(IpAddr::from(i.to_be_bytes()), t);
-        }
-        assert!(limiter.buckets.lock().unwrap().len() <= MAX_TRACKED_CLIENTS);
     }
 }

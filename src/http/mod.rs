@@ -7,12 +7,13 @@
 
 pub mod auth;
 pub mod control;
+pub mod limit;
 pub mod mjpeg;
 pub mod query;
 pub mod routes;
 
 use std::io::{self, Cursor, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -50,7 +51,14 @@ pub struct Context {
     pub auth: Option<auth::Auth>,
     /// Set by `--control`: the injector behind `POST /input`.
     pub input: Option<control::Control>,
+    /// Wrong passwords per address (see [`LOGIN_BURST`]).
+    pub login_failures: limit::RateLimiter,
 }
+
+/// Wrong passwords an address may send at once before it must wait.
+pub const LOGIN_BURST: f64 = 10.0;
+/// One more try per this many seconds after that.
+pub const LOGIN_REFILL_SECS: f64 = 6.0;
 
 /// A bound listening socket, ready to serve.
 pub struct Listener {
@@ -141,6 +149,21 @@ fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
 
 fn handle(ctx: &Context, request: Request) {
     if let Some(auth) = &ctx.auth {
+        let client = request
+            .remote_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        // Password guessing: after LOGIN_BURST wrong tries an address waits (one more try per
+        // LOGIN_REFILL), whatever it sends, so guessing is slow and the log stays short.
+        if ctx.login_failures.exhausted(client, Instant::now()) {
+            return respond(
+                request,
+                text(
+                    429,
+                    "too many wrong passwords from this address: wait a minute",
+                )
+                .with_header(header("Retry-After", "60")),
+            );
+        }
         let given = request
             .headers()
             .iter()
@@ -148,6 +171,7 @@ fn handle(ctx: &Context, request: Request) {
             .map(|h| h.value.as_str());
         if !auth.allows(given) {
             if given.is_some() {
+                ctx.login_failures.allow(client, Instant::now());
                 // Who, never what: the header holds the password.
                 log::warn!("client {}: wrong credentials", peer(&request));
             }

@@ -116,10 +116,6 @@ pub fn capture_loop(
             match source.open() {
                 Ok(()) => {
                     open = true;
-                    backoff = FIRST_BACKOFF;
-                    if let Some(since) = lost_since.take() {
-                        log::info!("source back after {:.1} s", since.elapsed().as_secs_f64());
-                    }
                     hub.set_info(source.info());
                     hub.set_geometry(source.geometry());
                     hub.set_online(true);
@@ -136,7 +132,16 @@ pub fn capture_loop(
         if hub.take_fresh_request() {
             source.refresh();
         }
-        match source.capture() {
+        let captured = source.capture();
+        if matches!(captured, Ok(Captured::Image(_) | Captured::Jpeg(_))) {
+            // Back-off resets on a real picture, not on a successful open: a device that opens
+            // and then fails at once must not be retried in a tight loop.
+            backoff = FIRST_BACKOFF;
+            if let Some(since) = lost_since.take() {
+                log::info!("source back after {:.1} s", since.elapsed().as_secs_f64());
+            }
+        }
+        match captured {
             Ok(Captured::Image(img)) => {
                 last_size = Resolution {
                     width: img.width,
@@ -158,6 +163,8 @@ pub fn capture_loop(
                 source.close();
                 open = false;
                 show_no_signal(&hub, &pool, last_size, &e);
+                hub.pause(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
         hub.set_info(source.info());
