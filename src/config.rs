@@ -315,7 +315,12 @@ where
             Long("format") => &mut raw.format,
             Long("auth") => &mut raw.auth,
             Long("auth-file") => &mut raw.auth_file,
-            Value(v) => return err(format!("unexpected argument {:?}", v.to_string_lossy())),
+            // Not echoed: a value typed without its flag may be a password (`--control me:pw`).
+            Value(_) => {
+                return err(
+                    "unexpected argument without a flag (flags start with --; a value follows its flag)",
+                );
+            }
             other => return err(other.unexpected().to_string()),
         };
         let value = match parser.value() {
@@ -349,11 +354,7 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         }
     };
     let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-    let listen: SocketAddr = listen_text.parse().map_err(|_| {
-        ConfigError(format!(
-            "--listen {listen_text:?}: expected ADDR:PORT, like 0.0.0.0:8080 or 127.0.0.1:9000"
-        ))
-    })?;
+    let listen = parse_listen(listen_text)?;
     let size = raw.size.as_deref().map(parse_size).transpose()?;
     let fps = number("--fps", raw.fps.as_deref(), DEFAULT_FPS, 1, MAX_FPS)?;
     let quality = number(
@@ -476,6 +477,35 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         control: raw.control,
         auth,
     })))
+}
+
+/// `ADDR:PORT`, `HOST:PORT` (resolved now), `:PORT` or a bare `PORT` (every interface, as
+/// ustreamer's `--port` and mjpg-streamer's `-p` users type it).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs;
+    let bad = || {
+        ConfigError(format!(
+            "--listen {text:?}: expected ADDR:PORT or PORT, like 0.0.0.0:8080, localhost:9000 or 8080"
+        ))
+    };
+    let port_only = text.strip_prefix(':').unwrap_or(text);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    // A host name: only with a port, and the first address it resolves to.
+    let has_port = text
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+    if let Some(addr) = has_port
+        .then(|| text.to_socket_addrs().ok()?.next())
+        .flatten()
+    {
+        return Ok(addr);
+    }
+    Err(bad())
 }
 
 fn number(
@@ -623,7 +653,7 @@ mod tests {
             (&["--size", "1280"][..], "--size"),
             (&["--size", "8x8"][..], "--size"),
             (&["--size", "100000x10"][..], "--size"),
-            (&["--listen", "8080"][..], "--listen"),
+            (&["--listen", "nowhere"][..], "--listen"),
             (&["--source", "webcam"][..], "--source"),
             (&["--max-clients", "0"][..], "--max-clients"),
             (&["--subsampling", "411"][..], "--subsampling"),
@@ -633,6 +663,28 @@ mod tests {
             let e = run(args).unwrap_err();
             assert!(e.to_string().contains(flag), "{args:?} gave {e}");
         }
+    }
+
+    #[test]
+    fn listen_forms() {
+        let p = |t| parse_listen(t).map(|a| a.to_string());
+        assert_eq!(p("8080").unwrap(), "0.0.0.0:8080");
+        assert_eq!(p(":9000").unwrap(), "0.0.0.0:9000");
+        assert_eq!(p("127.0.0.1:0").unwrap(), "127.0.0.1:0");
+        assert_eq!(p("[::1]:8080").unwrap(), "[::1]:8080");
+        assert!(parse_listen("localhost:8080").unwrap().ip().is_loopback());
+        for bad in ["", "nowhere", "localhost", "1.2.3.4:99999", "host:"] {
+            assert!(
+                parse_listen(bad).unwrap_err().0.contains("--listen"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn stray_values_are_not_echoed() {
+        let e = run(&["--control", "me:secret"]).unwrap_err();
+        assert!(!e.0.contains("secret"), "{e}");
     }
 
     #[test]
