@@ -266,7 +266,8 @@ fn snapshot(ctx: &Context, request: Request, fresh: bool) {
         None,
     );
     let _ = request.respond(response);
-    log::info!("client {addr} got a snapshot ({} bytes)", frame.jpeg.len());
+    // Debug, not info: Home Assistant and OctoPrint poll snapshots every few seconds.
+    log::debug!("client {addr} got a snapshot ({} bytes)", frame.jpeg.len());
 }
 
 /// Waits (at most [`SNAPSHOT_WAIT`]) for a frame newer than `after` and, if given, captured no
@@ -281,6 +282,19 @@ fn wait_for_frame(hub: &Hub, mut after: u64, not_before: Option<SystemTime>) -> 
             Next::Frame(f) => return Some(f),
             Next::Timeout(_) | Next::Shutdown => return None,
         }
+    }
+}
+
+/// Why a stream ended, in words: leaving is normal, a full send buffer is a stalled client.
+fn why_gone(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted => "client closed".into(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!("dropped: no progress for {} s", WRITE_TIMEOUT.as_secs())
+        }
+        _ => e.to_string(),
     }
 }
 
@@ -316,7 +330,8 @@ fn stream(ctx: &Context, request: Request) {
         );
     };
     let addr = peer(&request);
-    let path = request.url().split('?').next().unwrap_or("").to_string();
+    // The whole target (`/?action=stream` says more than `/`), cut short for the log.
+    let path: String = request.url().chars().take(80).collect();
     let head_only = request.method().as_str() == "HEAD";
     let client = ctx.hub.subscribe(addr.clone(), ClientKind::Stream);
     let mut out = request.into_writer();
@@ -343,7 +358,7 @@ fn stream(ctx: &Context, request: Request) {
             Next::Shutdown => break "server stopping".to_string(),
         };
         if let Err(e) = mjpeg::write_part(&mut *out, &frame) {
-            break e.to_string();
+            break why_gone(&e);
         }
         client.stats.sent_one();
         last = frame.seq;

@@ -105,10 +105,11 @@ pub fn no_signal(width: u32, height: u32, reason: &str) -> RawImage {
     let tx = (width as i64 - Canvas::text_width(title, big) as i64) / 2;
     let ty = height as i64 / 2 - 8 * big as i64;
     c.text(tx, ty, big, [255, 255, 255], title);
-    // Keep the reason on screen even when long: cut it to what fits.
-    let fit = (width / (8 * small)).saturating_sub(2) as usize;
-    let reason: String = reason.chars().take(fit).collect();
-    for (i, line) in [reason, clock(now)].iter().enumerate() {
+    // The reason wrapped at word boundaries to what fits (three lines at most), then the time.
+    let fit = (width / (8 * small)).saturating_sub(2).max(1) as usize;
+    let mut lines = wrap(reason, fit, 3);
+    lines.push(clock(now));
+    for (i, line) in lines.iter().enumerate() {
         let lx = (width as i64 - Canvas::text_width(line, small) as i64) / 2;
         c.text(
             lx,
@@ -121,9 +122,56 @@ pub fn no_signal(width: u32, height: u32, reason: &str) -> RawImage {
     c.into_image(now)
 }
 
+/// Splits `text` into at most `max_lines` lines of at most `width` characters, at spaces where
+/// it can; a word longer than a line is cut.
+pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: String = word.to_string();
+        loop {
+            let len = line.chars().count();
+            let wlen = word.chars().count();
+            if len > 0 && len + 1 + wlen <= width {
+                line.push(' ');
+                line.push_str(&word);
+                break;
+            }
+            if len == 0 && wlen <= width {
+                line = word;
+                break;
+            }
+            if len > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            // A word longer than a whole line.
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.truncate(max_lines);
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_keeps_every_word_that_fits() {
+        assert_eq!(
+            wrap("cannot open X display :55: Connection refused", 20, 3),
+            vec!["cannot open X", "display :55:", "Connection refused"]
+        );
+        assert_eq!(wrap("abcdefghij", 4, 3), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a b c d e f", 1, 2), vec!["a", "b"]);
+        assert!(wrap("", 10, 3).is_empty());
+    }
 
     #[test]
     fn text_sets_pixels_and_clips() {
