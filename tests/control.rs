@@ -863,3 +863,44 @@ fn chromium_view_only_page_sends_nothing() {
     assert_eq!(steps, ["viewclick", "done"]);
     assert!(shot.exists());
 }
+
+/// The X server restarts (a crash, a new session): once the picture is back, the first click
+/// must land, not meet the injector's dead connection.
+#[test]
+fn first_click_after_the_x_server_restarts_lands() {
+    let x = Xvfb::start(640, 480);
+    let display = x.display.clone();
+    let deskcam = Deskcam::start(&["--source", "screen", "--display", &display, "--control"]);
+    // A viewer, as the page is: the source reopens only while someone watches.
+    let _viewer = MjpegReader::get(deskcam.addr, "/stream");
+    {
+        let rec = Recorder::start(&display);
+        let r = post(deskcam.addr, "/input", "type=click&x=0.5&y=0.5", "");
+        assert_eq!(r.status, 204, "{}", r.text());
+        rec.until(WAIT, is_release(1));
+    }
+    drop(x);
+    // The screen source notices the loss and shows NO SIGNAL.
+    assert!(wait_until(WAIT, || get(deskcam.addr, "/state")
+        .text()
+        .contains("\"online\":false")));
+    let _x = Xvfb::start_on(&display, 640, 480);
+    let rec = Recorder::start(&display);
+    assert!(
+        wait_until(Duration::from_secs(15), || get(deskcam.addr, "/state")
+            .text()
+            .contains("\"online\":true")),
+        "the picture did not come back"
+    );
+    let r = post(deskcam.addr, "/input", "type=click&x=0.25&y=0.5", "");
+    assert_eq!(r.status, 204, "first click after the restart: {}", r.text());
+    let seen = rec.until(WAIT, is_release(1));
+    assert!(
+        seen.contains(&Rec::Press {
+            button: 1,
+            x: 160,
+            y: 240
+        }),
+        "{seen:?}"
+    );
+}

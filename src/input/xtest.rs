@@ -83,18 +83,27 @@ impl Injector {
     /// their order and a 204 means "done".
     pub fn inject(&self, event: &Event, area: Region) -> Result<(), InjectError> {
         let mut guard = self.lock();
-        if guard.is_none() {
-            *guard = Some(Link::open(self.display.as_deref())?);
+        // A link that was already open may lead to an X server that has since restarted: its
+        // first failure reconnects and tries once more, so the user's first click after the
+        // picture came back is not lost. Nothing sent on the dead link reached the new server.
+        let mut fresh = guard.is_none();
+        loop {
+            if guard.is_none() {
+                *guard = Some(Link::open(self.display.as_deref())?);
+            }
+            let Some(link) = guard.as_mut() else {
+                return Err(InjectError::Display("X display not connected".into()));
+            };
+            let result = link.inject(event, area).and_then(|()| link.sync());
+            if let Err(InjectError::Display(_)) = &result {
+                *guard = None;
+                if !fresh {
+                    fresh = true;
+                    continue;
+                }
+            }
+            return result;
         }
-        let Some(link) = guard.as_mut() else {
-            return Err(InjectError::Display("X display not connected".into()));
-        };
-        let result = link.inject(event, area).and_then(|()| link.sync());
-        if let Err(InjectError::Display(_)) = &result {
-            // Reconnect on the next event (the X server may have restarted).
-            *guard = None;
-        }
-        result
     }
 }
 
