@@ -196,7 +196,7 @@ Camera (--source camera):
   --list-formats          list the formats, sizes and rates of --device and exit
 
 Server:
-  --listen ADDR:PORT      address to serve on [default: 0.0.0.0:8080]
+  --listen [ADDR:]PORT    address to serve on (ADDR may be a host name) [default: 0.0.0.0:8080]
   --max-clients N         concurrent streams, 1-10000; more get 503 [default: 64]
   --auth USER:PASSWORD    require HTTP Basic authentication for everything
   --auth-file PATH        read USER:PASSWORD from the first line of a file
