@@ -350,6 +350,59 @@ fn change_reaches_a_connected_client_within_200_ms() {
     );
 }
 
+/// An in-place RandR resize, as a user changing resolution: Xvfb cannot grow past its start
+/// size, but its output can switch to a smaller mode and back. The same stream carries frames
+/// at each new size.
+#[test]
+fn randr_mode_switch_streams_the_new_size() {
+    let x = Xvfb::start(1024, 768);
+    let xrandr = |args: &[&str]| {
+        let out = std::process::Command::new("xrandr")
+            .args(["--display", &x.display])
+            .args(args)
+            .output()
+            .expect("xrandr must be installed (tools/deps.sh installs x11-xserver-utils)");
+        assert!(
+            out.status.success(),
+            "xrandr {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    xrandr(&[
+        "--newmode",
+        "800x600_t",
+        "40",
+        "800",
+        "840",
+        "968",
+        "1056",
+        "600",
+        "601",
+        "605",
+        "628",
+    ]);
+    xrandr(&["--addmode", "screen", "800x600_t"]);
+    let d = screen(&x.display, &["--no-cursor"]);
+    let mut s = MjpegReader::get(d.addr, "/stream");
+    let (_, jpeg) = s.next_part().expect("first frame");
+    assert_eq!(util::jpeg_size(&jpeg), Some((1024, 768)));
+    for (mode, want) in [("800x600_t", (800, 600)), ("1024x768", (1024, 768))] {
+        xrandr(&["--output", "screen", "--mode", mode]);
+        let t0 = Instant::now();
+        let mut size = None;
+        while t0.elapsed() < Duration::from_secs(10) && size != Some(want) {
+            let (_, jpeg) = s.next_part().expect("the stream survives the resize");
+            size = util::jpeg_size(&jpeg);
+        }
+        assert_eq!(size, Some(want), "{}", d.log());
+        let state = util::get(d.addr, "/state").text();
+        assert!(
+            state.contains(&format!("\"area\":\"{}x{}+0+0\"", want.0, want.1)),
+            "{state}"
+        );
+    }
+}
+
 #[test]
 fn x_server_restart_at_a_new_size_reconnects() {
     let first = Xvfb::start(640, 480);
