@@ -460,36 +460,36 @@ fn flooding_client_gets_429_and_only_allowed_events_arrive() {
 
 #[test]
 fn control_on_the_network_without_auth_refuses_to_start() {
-    let (code, _, err) = run_to_end(&[
-        "--source",
-        "screen",
-        "--control",
-        "--display",
-        ":99",
-        "--listen",
-        "0.0.0.0:0",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("--control on 0.0.0.0:0"), "{err}");
+    let err = refused(
+        &[
+            "--source",
+            "screen",
+            "--control",
+            "--display",
+            ":99",
+            "--listen",
+            "0.0.0.0:0",
+        ],
+        "--control on 0.0.0.0:0",
+    );
     assert!(err.contains("--auth"), "{err}");
 }
 
 #[test]
 fn control_without_xtest_refuses_to_start() {
     let x = Xvfb::start_with(640, 480, &["-extension", "XTEST"]);
-    let (code, _, err) = run_to_end(&[
-        "--source",
-        "screen",
-        "--control",
-        "--display",
-        &x.display,
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("no XTest extension"), "{err}");
+    refused(
+        &[
+            "--source",
+            "screen",
+            "--control",
+            "--display",
+            &x.display,
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        "no XTest extension",
+    );
 }
 
 #[test]
@@ -626,6 +626,17 @@ fn chromium_clicks_drags_scrolls_and_types_on_the_desktop() {
             }
         });
         let want = |fx: f64, fy: f64| (fx * w, fy * h);
+        // The events up to `n` releases of `button` (and any that follow at once): exactly `n`
+        // presses, each on the screen spot of picture fraction `at`.
+        let presses = |button: u8, n: usize, at: (f64, f64), what: &str| -> Vec<Rec> {
+            let seen = s.rec.until_n(WAIT, n, is_release(button), QUIET);
+            let p = press_at(&seen, button);
+            assert!(
+                p.len() == n && p.iter().all(|&p| near(p, want(at.0, at.1))),
+                "{viewport} {what}: {seen:?}"
+            );
+            seen
+        };
         loop {
             let line = lines
                 .recv_timeout(Duration::from_secs(60))
@@ -642,31 +653,9 @@ fn chromium_clicks_drags_scrolls_and_types_on_the_desktop() {
             }
             match name {
                 "repaint" => s.rec.paint(if n == 0 { 0xff0000 } else { 0x0000ff }),
-                "click" => {
-                    let seen = s.rec.until(WAIT, is_release(1));
-                    let p = press_at(&seen, 1);
-                    assert!(
-                        p.len() == 1 && near(p[0], want(f[0], f[1])),
-                        "{viewport} click: {seen:?}"
-                    );
-                }
-                "right" => {
-                    let seen = s.rec.until(WAIT, is_release(3));
-                    let p = press_at(&seen, 3);
-                    assert!(
-                        p.len() == 1 && near(p[0], want(f[0], f[1])),
-                        "{viewport} right: {seen:?}"
-                    );
-                }
-                "dblclick" => {
-                    let mut seen = s.rec.until(WAIT, is_release(1));
-                    seen.extend(s.rec.until(WAIT, is_release(1)));
-                    let p = press_at(&seen, 1);
-                    assert!(
-                        p.len() == 2 && p.iter().all(|&p| near(p, want(f[0], f[1]))),
-                        "{viewport} dblclick: {seen:?}"
-                    );
-                }
+                "click" => drop(presses(1, 1, (f[0], f[1]), "click")),
+                "right" => drop(presses(3, 1, (f[0], f[1]), "right")),
+                "dblclick" => drop(presses(1, 2, (f[0], f[1]), "dblclick")),
                 "drag" => {
                     let seen = s.rec.until(WAIT, is_release(1));
                     let p = press_at(&seen, 1);
@@ -687,38 +676,17 @@ fn chromium_clicks_drags_scrolls_and_types_on_the_desktop() {
                         "{viewport} drag end: {seen:?}"
                     );
                 }
-                "wheel" => {
-                    let mut seen = s.rec.until(WAIT, is_release(5));
-                    seen.extend(s.rec.drain(Duration::from_millis(500)));
-                    let p = press_at(&seen, 5);
-                    assert!(
-                        p.len() == 3 && p.iter().all(|&p| near(p, want(f[0], f[1]))),
-                        "{viewport} wheel 300 px = 3 steps down: {seen:?}"
-                    );
-                }
-                "tap" => {
-                    let seen = s.rec.until(WAIT, is_release(1));
-                    let p = press_at(&seen, 1);
-                    assert!(
-                        p.len() == 1 && near(p[0], want(f[0], f[1])),
-                        "{viewport} tap: {seen:?}"
-                    );
-                }
+                "wheel" => drop(presses(5, 3, (f[0], f[1]), "wheel 300 px = 3 steps down")),
+                "tap" => drop(presses(1, 1, (f[0], f[1]), "tap")),
                 "longpress" => {
-                    let seen = s.rec.until(WAIT, is_release(3));
-                    let p = press_at(&seen, 3);
-                    assert!(
-                        p.len() == 1 && near(p[0], want(f[0], f[1])),
-                        "{viewport} long press = right click: {seen:?}"
-                    );
+                    let seen = presses(3, 1, (f[0], f[1]), "long press = right click");
                     assert!(
                         press_at(&seen, 1).is_empty(),
                         "{viewport} long press also clicked"
                     );
                 }
                 "twofinger" => {
-                    let mut seen = s.rec.until(WAIT, is_release(5));
-                    seen.extend(s.rec.drain(Duration::from_millis(500)));
+                    let seen = s.rec.until_n(WAIT, 3, is_release(5), QUIET);
                     let p = press_at(&seen, 5);
                     assert_eq!(p.len(), 3, "{viewport} two-finger drag up 130 px: {seen:?}");
                     assert!(press_at(&seen, 1).is_empty() && press_at(&seen, 3).is_empty());

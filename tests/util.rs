@@ -145,6 +145,17 @@ pub fn run_to_end(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs deskcam expecting a refusal at start: exit status 2, nothing on stdout and exactly one
+/// line on stderr, containing `needle`. Returns that line.
+pub fn refused(args: &[&str], needle: &str) -> String {
+    let (code, out, err) = run_to_end(args);
+    assert_eq!(code, 2, "{args:?}: {err}");
+    assert!(out.is_empty(), "{args:?} printed {out}");
+    assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: {err}");
+    err
+}
+
 /// A plain HTTP response.
 pub struct Reply {
     pub status: u16,

@@ -113,6 +113,19 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
+impl EncodeSettings {
+    /// Quality 80, 4:2:0, upright: the defaults, for tests of the encode path.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> EncodeSettings {
+        EncodeSettings {
+            quality: Quality::new(80).expect("80 is a valid quality"),
+            subsampling: Subsampling::S420,
+            flip: false,
+            mirror: false,
+        }
+    }
+}
+
 fn sampling(s: Subsampling) -> SamplingFactor {
     match s {
         Subsampling::S420 => SamplingFactor::R_4_2_0,

@@ -202,18 +202,12 @@ fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Quality, Subsampling};
     use crate::encode::PixelFormat;
     use crate::hub::Next;
     use std::time::{Duration, SystemTime};
 
     fn settings() -> EncodeSettings {
-        EncodeSettings {
-            quality: Quality::new(80).unwrap(),
-            subsampling: Subsampling::S420,
-            flip: false,
-            mirror: false,
-        }
+        EncodeSettings::for_tests()
     }
 
     #[test]

@@ -134,12 +134,7 @@ mod tests {
     use std::time::SystemTime;
 
     fn settings() -> EncodeSettings {
-        EncodeSettings {
-            quality: Quality::new(80).unwrap(),
-            subsampling: Subsampling::S420,
-            flip: false,
-            mirror: false,
-        }
+        EncodeSettings::for_tests()
     }
 
     /// A YUYV picture with a bright top-left quarter on mid grey: every subsampling decodes
