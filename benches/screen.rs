@@ -20,10 +20,15 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{
-    ChangeGCAux, ConnectionExt as _, CreateGCAux, ImageFormat, Rectangle,
-};
-use x11rb::rust_connection::RustConnection;
+use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
+
+#[path = "../tests/painter.rs"]
+mod painter;
+#[path = "../tests/util.rs"]
+mod util;
+
+use painter::Painter;
+use util::Xvfb;
 
 const W: u16 = 1920;
 const H: u16 = 1080;
@@ -39,38 +44,6 @@ fn manifest() -> PathBuf {
 }
 
 // ---------------------------------------------------------------- X server and content
-
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1920x1080x24"])
-            .args(["-nolisten", "tcp", "-ac", "-noreset"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (tools/deps.sh bench installs it)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Xvfb {
-            child,
-            display: format!(":{}", line.trim()),
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One 1920x1080 testsrc2 picture as B,G,R,X, rendered by ffmpeg.
 fn testsrc2() -> Vec<u8> {
@@ -92,43 +65,6 @@ fn testsrc2() -> Vec<u8> {
         "ffmpeg frame"
     );
     out.stdout
-}
-
-struct Painter {
-    conn: RustConnection,
-    root: u32,
-    gc: u32,
-}
-
-impl Painter {
-    fn new(display: &str) -> Painter {
-        let (conn, n) = x11rb::connect(Some(display)).expect("connect");
-        let root = conn.setup().roots[n].root;
-        let gc = conn.generate_id().unwrap();
-        conn.create_gc(gc, root, &CreateGCAux::new().graphics_exposures(0))
-            .unwrap();
-        Painter { conn, root, gc }
-    }
-
-    fn sync(&self) {
-        self.conn.get_input_focus().unwrap().reply().unwrap();
-    }
-
-    fn fill(&self, rgb: u32, x: i16, y: i16, w: u16, h: u16) {
-        self.conn
-            .change_gc(self.gc, &ChangeGCAux::new().foreground(rgb))
-            .unwrap();
-        let r = Rectangle {
-            x,
-            y,
-            width: w,
-            height: h,
-        };
-        self.conn
-            .poly_fill_rectangle(self.root, self.gc, &[r])
-            .unwrap();
-        self.sync();
-    }
 }
 
 /// Scrolls the test picture across the root window while `moving` is set.
@@ -642,7 +578,7 @@ fn main() {
     }
     let scratch = std::env::temp_dir().join(format!("deskcam-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
-    let x = Xvfb::start();
+    let x = Xvfb::start(W.into(), H.into());
     let moving = Arc::new(AtomicBool::new(true));
     let stop = Arc::new(AtomicBool::new(false));
     let animator = {

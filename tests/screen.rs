@@ -5,50 +5,10 @@
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{
-    ChangeGCAux, ConnectionExt as _, CreateGCAux, CreateWindowAux, Rectangle, WindowClass,
-};
-use x11rb::rust_connection::RustConnection;
+use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, WindowClass};
 
+use crate::painter::Painter;
 use crate::util::{self, Deskcam, MjpegReader, Xvfb, wait_until};
-
-/// Draws on the root window of a display, as any X client would.
-struct Painter {
-    conn: RustConnection,
-    root: u32,
-    gc: u32,
-}
-
-impl Painter {
-    fn new(display: &str) -> Painter {
-        let (conn, n) = x11rb::connect(Some(display)).expect("connect to Xvfb");
-        let root = conn.setup().roots[n].root;
-        let gc = conn.generate_id().unwrap();
-        conn.create_gc(gc, root, &CreateGCAux::new().foreground(0))
-            .unwrap();
-        Painter { conn, root, gc }
-    }
-
-    /// Fills a rectangle with 0xRRGGBB and waits until the server has done it.
-    fn fill(&self, rgb: u32, x: i16, y: i16, w: u16, h: u16) {
-        self.conn
-            .change_gc(self.gc, &ChangeGCAux::new().foreground(rgb))
-            .unwrap();
-        self.conn
-            .poly_fill_rectangle(
-                self.root,
-                self.gc,
-                &[Rectangle {
-                    x,
-                    y,
-                    width: w,
-                    height: h,
-                }],
-            )
-            .unwrap();
-        self.conn.get_input_focus().unwrap().reply().unwrap();
-    }
-}
 
 struct Picture {
     width: u32,
