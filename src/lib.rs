@@ -151,7 +151,6 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         source: config.source.name(),
         max_clients: config.max_clients,
         streams: AtomicUsize::new(0),
-        control: config.control,
         auth: config.auth.as_ref().map(http::auth::Auth::new),
         input,
         login_failures: http::limit::RateLimiter::new(

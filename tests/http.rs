@@ -637,18 +637,7 @@ fn an_endless_header_line_is_cut_off() {
     );
     s.write_all(head.as_bytes()).unwrap();
     // Keep sending one endless line until the server answers or closes.
-    let writer = {
-        let mut w = s.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let chunk = vec![b'd'; 64 * 1024];
-            for _ in 0..1024 {
-                if w.write_all(&chunk).is_err() {
-                    return true;
-                }
-            }
-            false
-        })
-    };
+    let writer = send_until_refused(&s, b'd', 1024);
     let mut reply = Vec::new();
     let _ = s.read_to_end(&mut reply);
     let text = String::from_utf8_lossy(&reply);
@@ -674,19 +663,8 @@ fn an_unread_huge_body_closes_the_connection() {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(b"POST /snapshot HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000000\r\n\r\n")
         .unwrap();
-    let writer = {
-        let mut w = s.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let chunk = vec![b'z'; 64 * 1024];
-            // 1 GiB at most; the server should stop reading long before.
-            for _ in 0..16_384 {
-                if w.write_all(&chunk).is_err() {
-                    return true;
-                }
-            }
-            false
-        })
-    };
+    // 1 GiB at most; the server should stop reading long before.
+    let writer = send_until_refused(&s, b'z', 16_384);
     let mut reply = Vec::new();
     let _ = s.read_to_end(&mut reply);
     assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 405"));

@@ -156,6 +156,16 @@ pub fn refused(args: &[&str], needle: &str) -> String {
     err
 }
 
+/// Writes `byte` in 64 KiB chunks to a clone of `s`, at most `max_chunks` of them, in a
+/// thread; it yields true if the server stopped taking them (closed the connection) first.
+pub fn send_until_refused(s: &TcpStream, byte: u8, max_chunks: usize) -> thread::JoinHandle<bool> {
+    let mut w = s.try_clone().expect("clone the socket");
+    thread::spawn(move || {
+        let chunk = vec![byte; 64 * 1024];
+        (0..max_chunks).any(|_| w.write_all(&chunk).is_err())
+    })
+}
+
 /// A plain HTTP response.
 pub struct Reply {
     pub status: u16,

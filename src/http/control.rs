@@ -10,7 +10,7 @@ use tiny_http::Request;
 
 use super::limit::RateLimiter;
 use super::query::split_url;
-use super::{Context, header, respond, text};
+use super::{Context, client_ip, header, header_value, respond, text};
 use crate::input::{self, Event, InjectError, Injector};
 
 /// Largest `POST /input` body: an event is a few dozen bytes; 1024 characters of text
@@ -128,14 +128,6 @@ pub fn fetch_site(value: Option<&str>) -> Result<(), String> {
     }
 }
 
-fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv(name))
-        .map(|h| h.value.as_str())
-}
-
 /// Reads at most [`MAX_BODY`] bytes; `None` when there is more.
 fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
     if request.body_length().is_some_and(|n| n > MAX_BODY) {
@@ -175,9 +167,7 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
         log::warn!("input from {}: {why}", super::peer(&request));
         return respond(request, text(403, &why));
     }
-    let client = request
-        .remote_addr()
-        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    let client = client_ip(&request);
     if !control.limiter.allow(client, Instant::now()) {
         return respond(
             request,

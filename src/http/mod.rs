@@ -46,7 +46,6 @@ pub struct Context {
     pub source: &'static str,
     pub max_clients: usize,
     pub streams: AtomicUsize,
-    pub control: bool,
     /// Set by `--auth`, `--auth-file` or `DESKCAM_AUTH`: every request must carry it.
     pub auth: Option<auth::Auth>,
     /// Set by `--control`: the injector behind `POST /input`.
@@ -142,6 +141,22 @@ fn peer(request: &Request) -> String {
         .map_or_else(|| "?".into(), |a| a.to_string())
 }
 
+/// The client's address for per-address limits (unspecified for a Unix socket, never here).
+fn client_ip(request: &Request) -> IpAddr {
+    request
+        .remote_addr()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
+}
+
+/// The value of the first header called `name` (case-insensitive).
+fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str())
+}
+
 fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
     // The client may have left; nothing to do about it.
     let _ = request.respond(response);
@@ -149,9 +164,7 @@ fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
 
 fn handle(ctx: &Context, request: Request) {
     if let Some(auth) = &ctx.auth {
-        let client = request
-            .remote_addr()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let client = client_ip(&request);
         // Password guessing: after LOGIN_BURST wrong tries an address waits (one more try per
         // LOGIN_REFILL), whatever it sends, so guessing is slow and the log stays short.
         if ctx.login_failures.exhausted(client, Instant::now()) {
@@ -164,11 +177,7 @@ fn handle(ctx: &Context, request: Request) {
                 .with_header(header("Retry-After", "60")),
             );
         }
-        let given = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Authorization"))
-            .map(|h| h.value.as_str());
+        let given = header_value(&request, "Authorization");
         if !auth.allows(given) {
             if given.is_some() {
                 ctx.login_failures.allow(client, Instant::now());
@@ -222,7 +231,7 @@ fn state(ctx: &Context) -> Json {
     let mut fields = vec![("source".to_string(), Json::str(ctx.source))];
     fields.extend(ctx.hub.state_json());
     fields.push(("max_clients".into(), Json::Int(ctx.max_clients as i64)));
-    fields.push(("control".into(), Json::Bool(ctx.control)));
+    fields.push(("control".into(), Json::Bool(ctx.input.is_some())));
     Json::Obj(fields)
 }
 

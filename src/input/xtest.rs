@@ -14,6 +14,7 @@ use x11rb::rust_connection::RustConnection;
 use super::keymap::{self, Keymap, Place};
 use super::{Event, Key, Press, Spot};
 use crate::config::Region;
+use crate::sync::lock;
 
 const KEY_PRESS: u8 = xproto::KEY_PRESS_EVENT;
 const KEY_RELEASE: u8 = xproto::KEY_RELEASE_EVENT;
@@ -75,7 +76,7 @@ impl Injector {
 
     fn lock(&self) -> MutexGuard<'_, Option<Link>> {
         // A panic elsewhere leaves a usable connection (or None, which reconnects).
-        self.link.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.link)
     }
 
     /// Injects `event`, mapping picture fractions onto `area` of the X screen, and returns once
