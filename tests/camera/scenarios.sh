@@ -3,12 +3,12 @@
 # v4l2loopback at /dev/video10) in ONE boot, because each boot costs 20-40 s.
 # Prints one "PASS name" or "FAIL name: why" line per check, "INFO ..." lines for figures and
 # the ustreamer comparison; tests/camera.rs asserts every expected check passed.
-# Usage (from the repository root): ../shared/v4l2-testbed/run 'sh tests/camera/scenarios.sh'
+# Usage (from the repository root): tools/v4l2-testbed/run 'sh tests/camera/scenarios.sh'
 # DESKCAM may name the binary [default: target/release/deskcam].
 set -u
 B=${DESKCAM:-target/release/deskcam}
-# Scratch files and every deskcam log go to the shared working directory, so they survive the
-# guest (its /tmp does not) for a look after a failure.
+# Scratch files and every deskcam log go to the working directory, which the guest shares with
+# the host, so they survive the guest (its /tmp does not) for a look after a failure.
 mkdir -p target
 W=$(mktemp -d "$(pwd)/target/camera-e2e.XXXXXX")
 echo "INFO scratch files and logs: $W"
