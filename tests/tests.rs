@@ -8,5 +8,6 @@ mod xrecord;
 mod arm;
 mod camera;
 mod control;
+mod deb;
 mod http;
 mod screen;
