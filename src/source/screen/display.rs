@@ -149,6 +149,7 @@ impl Display {
         if want_cursor && xfixes {
             display.refresh_cursor()?;
         }
+        super::wayland::warn_once(&display.conn, name, root, has_randr);
         Ok(display)
     }
 

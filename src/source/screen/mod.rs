@@ -5,6 +5,7 @@
 mod cursor;
 mod display;
 mod shm;
+mod wayland;
 
 use std::time::{Duration, Instant};
 
