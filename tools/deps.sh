@@ -105,8 +105,11 @@ pi_targets() {
 browser_deps() { # the browser end-to-end test's playwright-core, pinned by package-lock.json
   case "${1:-build}" in test|bench) ;; *) return 0 ;; esac
   dir="$(dirname "$0")/../tests/browser"
-  [ -d "$dir/node_modules/playwright-core" ] && return 0
   command -v npm >/dev/null 2>&1 || return 0
+  # Installed and the locked version: nothing to do (a changed lock installs again).
+  locked=$(sed -n '/"node_modules\/playwright-core"/,/"version"/s/.*"version": "\(.*\)".*/\1/p' "$dir/package-lock.json")
+  installed=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$dir/node_modules/playwright-core/package.json" 2>/dev/null)
+  [ -n "$locked" ] && [ "$locked" = "$installed" ] && return 0
   (cd "$dir" && npm ci --no-audit --no-fund >/dev/null)
 }
 if [ -z "$need" ]; then
