@@ -254,3 +254,34 @@ fn package_runs_under_systemd() {
     // The guest's own exit status is the script's: 0.
     assert!(out.status.success(), "the guest failed:\n{report}");
 }
+
+/// Raspberry Pi OS calls ARMv6 (Pi 1, Zero) armhf too: the armhf package's preinst refuses it
+/// with one line instead of installing a binary that would die with "Illegal instruction".
+#[test]
+fn armhf_package_refuses_an_armv6_pi() {
+    let deb = package("armhf");
+    let control = scratch("armhf-control");
+    run(Command::new("dpkg-deb").arg("-e").arg(&deb).arg(&control));
+    let fake = scratch("armv6-uname");
+    fs::write(fake.join("uname"), "#!/bin/sh\necho armv6l\n").expect("write uname");
+    run(Command::new("chmod").arg("755").arg(fake.join("uname")));
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let refused = Command::new("sh")
+        .arg(control.join("preinst"))
+        .arg("install")
+        .env("PATH", path)
+        .output()
+        .expect("run preinst");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("ARMv7"), "{err}");
+    // This machine is not ARMv6: the same script lets the package in.
+    run(Command::new("sh")
+        .arg(control.join("preinst"))
+        .arg("install"));
+}
