@@ -15,11 +15,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use deskcam::config::{Quality, Subsampling};
-use deskcam::encode::{EncodeSettings, PixelFormat, RawImage, encode};
+use deskcam::encode::{EncodeSettings, encode};
 use deskcam::frame::Frame;
 use deskcam::hub::Hub;
-use deskcam::source::camera::mjpeg;
+use deskcam::image::{PixelFormat, RawImage};
+use deskcam::jpeg::{Quality, Subsampling};
+use deskcam::source::camera::passthrough;
 
 const SIZES: [(u32, u32); 3] = [(640, 480), (1280, 720), (1920, 1080)];
 const MIN_TIME: Duration = Duration::from_secs(2);
@@ -224,11 +225,11 @@ fn main() {
     let bare = strip_dht(&jpeg);
     let hub = Hub::new();
     let (cpu, wall, n) = measure(|_| {
-        let ready = mjpeg::prepare(black_box(&bare)).expect("valid frame");
+        let ready = passthrough::prepare(black_box(&bare)).expect("valid frame");
         black_box(hub.publish(Frame::new(ready, 1920, 1080, SystemTime::now())));
     });
     let (cpu_ok, _, _) = measure(|_| {
-        let ready = mjpeg::prepare(black_box(&jpeg)).expect("valid frame");
+        let ready = passthrough::prepare(black_box(&jpeg)).expect("valid frame");
         black_box(hub.publish(Frame::new(ready, 1920, 1080, SystemTime::now())));
     });
     println!();

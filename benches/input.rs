@@ -10,7 +10,7 @@ mod xrecord;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use deskcam::config::Region;
+use deskcam::geometry::Region;
 use deskcam::input::{Button, Event, Injector, Spot};
 use util::{Deskcam, KeepAlive, Xvfb};
 use xrecord::{Rec, Recorder};

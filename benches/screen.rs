@@ -528,8 +528,9 @@ fn measure(
 /// One frame's encode time with the default encoder on one core (median of 9), for the
 /// latency target "p50 <= 1.2x one frame's encode time".
 fn encode_time() -> Duration {
-    use deskcam::config::{Quality, Subsampling};
-    use deskcam::encode::{EncodeSettings, PixelFormat, RawImage, encode};
+    use deskcam::encode::{EncodeSettings, encode};
+    use deskcam::image::{PixelFormat, RawImage};
+    use deskcam::jpeg::{Quality, Subsampling};
     let img = RawImage::packed(
         PixelFormat::Bgrx32,
         W.into(),

@@ -1,20 +1,31 @@
 //! deskcam streams a camera, an X11 desktop or a test pattern to browsers and video tools as
 //! MJPEG, and lets authorised viewers control the desktop.
 //!
-//! From the top: [`config`] validates the command line; a [`source`] captures pictures in one
-//! thread; [`encode`] turns them into JPEG on a pool of threads; the [`hub`] keeps the newest
-//! frame; [`http`] serves it to every client from its own thread.
+//! From the top: [`config`] validates the command line; the [`pipeline`] runs a [`source`] in
+//! one thread, [`encode`] turns its pictures into JPEG on a pool of threads and the [`hub`]
+//! keeps the newest frame; [`http`] serves it to every client from its own thread, and with
+//! `--control` hands viewers' events to [`input`]. Value types ([`geometry`], [`image`],
+//! [`frame`], [`jpeg`]) and helpers ([`sync`], [`json`], [`rate`], [`clock`]) sit at the bottom;
+//! [`viewers`] and [`status`] are what the HTTP side reads besides the frames.
 
+pub mod clock;
 pub mod config;
 pub mod encode;
 pub mod frame;
+pub mod geometry;
 pub mod http;
 pub mod hub;
+pub mod image;
 pub mod input;
+pub mod jpeg;
 pub mod json;
 pub mod logger;
+pub mod pipeline;
+pub mod rate;
 pub mod source;
+pub mod status;
 pub mod sync;
+pub mod viewers;
 
 use std::fmt;
 use std::io::Write;
@@ -26,8 +37,12 @@ use std::thread;
 
 use config::Config;
 use encode::EncodeSettings;
-use encode::pool::EncoderPool;
+use encode::pool::{EncoderPool, Sink};
+use hub::Hub;
+use pipeline::Pipeline;
 use source::SourceError;
+use status::SourceStatus;
+use viewers::Viewers;
 
 /// Why deskcam could not run, as one sentence for the user.
 #[derive(Debug)]
@@ -93,46 +108,24 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     };
     let listener = http::bind(config.listen).map_err(|e| Error::Bind(config.listen, e))?;
 
-    let hub = hub::Hub::new();
+    let hub = Hub::new();
+    let viewers = Viewers::new();
+    let status = Arc::new(SourceStatus::default());
     // Published before serving (the capture thread does it again on every reopen), so the
     // first POST /input cannot find the streamed area unknown while that thread starts.
-    hub.set_geometry(source.geometry());
-    let settings = EncodeSettings {
-        quality: config.quality,
-        subsampling: config.subsampling,
-        flip: config.flip,
-        mirror: config.mirror,
+    status.set_area(source.area());
+    let stop_listener = listener.stopper();
+    let stop: Arc<dyn Fn() + Send + Sync> = {
+        let (hub, viewers) = (hub.clone(), viewers.clone());
+        Arc::new(move || {
+            hub.shutdown();
+            viewers.close();
+            stop_listener();
+        })
     };
-    let pool = EncoderPool::new(config.workers, settings, hub.clone())
-        .map_err(|e| Error::Io("cannot start the encoders".into(), e))?;
-    let stop = Arc::new(listener.stopper());
-    let capture = {
-        let hub = hub.clone();
-        let idle = config.idle_stop;
-        let stop = stop.clone();
-        thread::Builder::new()
-            .name("capture".into())
-            .spawn(move || {
-                // If capture dies, clients would get a frozen picture marked online forever:
-                // stop the whole server instead, so a supervisor restarts it.
-                let loop_result = panic::catch_unwind(AssertUnwindSafe(|| {
-                    source::capture_loop(source, hub.clone(), pool, idle)
-                }));
-                if loop_result.is_err() {
-                    hub.shutdown();
-                    stop();
-                }
-                loop_result.is_ok()
-            })
-            .map_err(|e| Error::Io("cannot start the capture thread".into(), e))?
-    };
-
-    let hub_for_signal = hub.clone();
-    ctrlc::set_handler(move || {
-        hub_for_signal.shutdown();
-        stop();
-    })
-    .map_err(|e| {
+    let capture = start_capture(&config, source, &hub, &viewers, &status, stop.clone())?;
+    let on_signal = stop.clone();
+    ctrlc::set_handler(move || on_signal()).map_err(|e| {
         Error::Io(
             "cannot install the signal handler".into(),
             std::io::Error::other(e),
@@ -148,6 +141,8 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     );
     let ctx = Arc::new(http::Context {
         hub: hub.clone(),
+        viewers,
+        status,
         source: config.source.name(),
         max_clients: config.max_clients,
         streams: AtomicUsize::new(0),
@@ -159,7 +154,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         ),
     });
     listener.serve(ctx);
-    hub.shutdown();
+    stop();
     if !capture.join().unwrap_or(false) {
         return Err(Error::Io(
             "the capture thread failed".into(),
@@ -168,4 +163,49 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     }
     log::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the encoder pool and the capture thread. If capture dies, clients would get a frozen
+/// picture marked online forever: the whole server stops instead (`stop`), so a supervisor
+/// restarts it. The thread's result says whether it ended cleanly.
+fn start_capture(
+    config: &Config,
+    source: Box<dyn source::Source>,
+    hub: &Arc<Hub>,
+    viewers: &Arc<Viewers>,
+    status: &Arc<SourceStatus>,
+    stop: Arc<dyn Fn() + Send + Sync>,
+) -> Result<thread::JoinHandle<bool>, Error> {
+    let settings = EncodeSettings {
+        quality: config.quality,
+        subsampling: config.subsampling,
+        flip: config.flip,
+        mirror: config.mirror,
+    };
+    let sink: Sink = {
+        let hub = hub.clone();
+        Arc::new(move |frame| {
+            hub.publish(frame);
+        })
+    };
+    let pool = EncoderPool::new(config.workers, settings, sink)
+        .map_err(|e| Error::Io("cannot start the encoders".into(), e))?;
+    let pipeline = Pipeline {
+        source,
+        pool,
+        hub: hub.clone(),
+        viewers: viewers.clone(),
+        status: status.clone(),
+        idle_stop: config.idle_stop,
+    };
+    thread::Builder::new()
+        .name("capture".into())
+        .spawn(move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(|| pipeline.run()));
+            if result.is_err() {
+                stop();
+            }
+            result.is_ok()
+        })
+        .map_err(|e| Error::Io("cannot start the capture thread".into(), e))
 }

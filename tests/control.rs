@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use deskcam::config::Region;
+use deskcam::geometry::Region;
 use deskcam::input::{Button, Event, Injector, Key, Press, Spot};
 
 use crate::util::*;

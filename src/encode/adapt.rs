@@ -3,7 +3,8 @@
 
 use jpeg_encoder::{ImageBuffer, JpegColorType};
 
-use super::{EncodeSettings, PixelFormat, RawImage};
+use super::EncodeSettings;
+use crate::image::{PixelFormat, RawImage};
 
 pub struct Adapter<'a> {
     img: &'a RawImage,
@@ -55,8 +56,8 @@ impl ImageBuffer for Adapter<'_> {
         let row = &img.data[row_index * img.stride..];
         let w = img.width as usize;
         if img.format == PixelFormat::Yuyv && !self.mirror {
-            // The camera path's common case, pair by pair without a per-pixel format match:
-            // 15-25% less time per frame in `make bench` (benches/camera.rs).
+            // The camera path's common case, pair by pair without a per-pixel format match
+            // (the gain is in docs/performance.md, measured by benches/camera.rs).
             let [ys, cbs, crs, _] = buffers;
             for pair in row[..2 * w].chunks_exact(4) {
                 ys.extend_from_slice(&[pair[0], pair[2]]);
@@ -103,10 +104,9 @@ mod tests {
             captured: std::time::SystemTime::UNIX_EPOCH,
         };
         let s = EncodeSettings {
-            quality: crate::config::Quality::new(80).unwrap(),
-            subsampling: crate::config::Subsampling::S420,
             flip: settings.0,
             mirror: settings.1,
+            ..EncodeSettings::for_tests()
         };
         let a = Adapter::new(&img, &s);
         (0..2)

@@ -1,20 +1,24 @@
-//! Encodes frames on several threads and publishes them in capture order.
+//! Encodes frames on several threads and hands them on in capture order.
 //!
-//! One core of this machine encodes ~35 frames/s of 1080p with `jpeg-encoder`; a desktop at 60
-//! frames/s needs more than one, so frames are encoded in parallel. At most `workers` frames are
-//! in flight: `submit` blocks beyond that, which paces the capture loop instead of queueing
-//! pictures in memory. A frame that finishes early waits for its predecessors, so clients never
-//! see time go backwards.
+//! One core cannot encode a busy 1080p desktop at 60 frames/s with `jpeg-encoder`
+//! (docs/performance.md), so frames are encoded in parallel. At most `workers` frames are in
+//! flight: `submit` blocks beyond that, which paces the capture loop instead of queueing pictures
+//! in memory. A frame that finishes early waits for its predecessors, so clients never see time
+//! go backwards. Finished frames go to a sink the caller gives (the pipeline passes the hub), so
+//! the encoder knows nothing of what lies downstream.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
-use super::{EncodeSettings, RawImage, encode};
+use super::{EncodeSettings, encode};
 use crate::frame::Frame;
-use crate::hub::Hub;
+use crate::image::RawImage;
 use crate::sync::{lock, wait};
+
+/// Where finished frames go, in capture order.
+pub type Sink = Arc<dyn Fn(Frame) + Send + Sync>;
 
 /// Work for the pool: pixels to encode, or a finished frame (camera passthrough, placeholder)
 /// that must still keep its place in the order.
@@ -49,17 +53,17 @@ impl EncoderPool {
     pub fn new(
         workers: usize,
         settings: EncodeSettings,
-        hub: Arc<Hub>,
+        sink: Sink,
     ) -> std::io::Result<EncoderPool> {
         let workers = workers.max(1);
         let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
         let handles = (0..workers)
             .map(|i| {
                 let shared = shared.clone();
-                let hub = hub.clone();
+                let sink = sink.clone();
                 thread::Builder::new()
                     .name(format!("encode-{i}"))
-                    .spawn(move || worker(&shared, &settings, &hub))
+                    .spawn(move || worker(&shared, &settings, &*sink))
                     .map_err(|e| log::error!("cannot start encoder thread: {e}"))
                     .ok()
             })
@@ -78,7 +82,7 @@ impl EncoderPool {
 
     /// Blocks until an encoder is free. The capture loop calls this *before* grabbing, so a
     /// picture is taken when it can be encoded at once instead of aging in `submit` for one
-    /// encode time (measured: screen latency p50 18 ms against a 12.6 ms encode).
+    /// encode time (the latency this saved is in docs/performance.md).
     pub fn wait_for_slot(&self) {
         let (m, cv) = &*self.shared;
         let mut s = lock(m);
@@ -142,14 +146,18 @@ fn encode_frame(img: &RawImage, settings: &EncodeSettings) -> Option<Frame> {
                 "the JPEG encoder panicked on a {}x{} {:?} picture; frame dropped",
                 img.width,
                 img.height,
-                img.format
+                img.format.name()
             );
             None
         }
     }
 }
 
-fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hub) {
+fn worker(
+    shared: &(Mutex<Shared>, Condvar),
+    settings: &EncodeSettings,
+    sink: &(dyn Fn(Frame) + Send + Sync),
+) {
     let (m, cv) = shared;
     loop {
         let (ticket, job) = {
@@ -167,22 +175,15 @@ fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hu
         let frame = match job {
             Job::Ready(frame) => Some(frame),
             Job::Encode(img) => encode_frame(&img, settings),
-            Job::Placeholder(img) => encode_frame(
-                &img,
-                &EncodeSettings {
-                    flip: false,
-                    mirror: false,
-                    ..*settings
-                },
-            ),
+            Job::Placeholder(img) => encode_frame(&img, &settings.upright()),
         };
         let mut s = lock(m);
         if frame.is_none() {
             s.errors += 1;
         }
         s.done.insert(ticket, frame);
-        // Publish every frame whose predecessors are all out, in order. Publishing under the
-        // pool lock keeps the order; `publish` itself is only a pointer swap.
+        // Hand on every frame whose predecessors are all out, in order. Doing it under the pool
+        // lock keeps the order; the sink must be quick (the hub's is a pointer swap).
         loop {
             let next = s.next_publish;
             let Some(frame) = s.done.remove(&next) else {
@@ -191,7 +192,7 @@ fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hu
             s.next_publish += 1;
             s.in_flight -= 1;
             if let Some(frame) = frame {
-                hub.publish(frame);
+                sink(frame);
             }
         }
         drop(s);
@@ -202,18 +203,24 @@ fn worker(shared: &(Mutex<Shared>, Condvar), settings: &EncodeSettings, hub: &Hu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::PixelFormat;
-    use crate::hub::Next;
+    use crate::image::PixelFormat;
+    use std::sync::mpsc;
     use std::time::{Duration, SystemTime};
 
-    fn settings() -> EncodeSettings {
-        EncodeSettings::for_tests()
+    /// A pool whose sink sends every frame to a channel.
+    fn pool(workers: usize) -> (EncoderPool, mpsc::Receiver<Frame>) {
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let sink: Sink = Arc::new(move |f| {
+            let _ = lock(&tx).send(f);
+        });
+        let pool = EncoderPool::new(workers, EncodeSettings::for_tests(), sink).unwrap();
+        (pool, rx)
     }
 
     #[test]
     fn frames_come_out_in_submission_order() {
-        let hub = Hub::new();
-        let pool = EncoderPool::new(3, settings(), hub.clone()).unwrap();
+        let (pool, rx) = pool(3);
         // Alternate big and tiny pictures so later ones tend to finish first.
         let mut expected = Vec::new();
         for i in 0..12u32 {
@@ -229,36 +236,20 @@ mod tests {
             expected.push(side);
             pool.submit(Job::Encode(img));
         }
-        let mut seen = Vec::new();
-        let mut last = 0;
-        while seen.len() < expected.len() {
-            match hub.wait_newer(last, Duration::from_secs(10)) {
-                Next::Frame(f) => {
-                    // Every publish bumps seq by one: a skipped seq would mean a reordering.
-                    last = f.seq;
-                    seen.push((f.seq, f.width));
-                }
-                other => panic!("{other:?}"),
-            }
-            if seen.last().map(|s| s.0) == Some(12) {
-                break;
-            }
-        }
-        // The reader may skip frames (newest wins) but sequence and sizes agree with order.
-        for (seq, width) in seen {
-            assert_eq!(
-                width,
-                expected[seq as usize - 1],
-                "frame {seq} out of order"
-            );
-        }
+        let seen: Vec<u32> = (0..expected.len())
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .expect("a frame")
+                    .width
+            })
+            .collect();
+        assert_eq!(seen, expected, "every frame, in submission order");
         assert_eq!(pool.errors(), 0);
     }
 
     #[test]
     fn failed_encode_does_not_stall_the_order() {
-        let hub = Hub::new();
-        let pool = EncoderPool::new(2, settings(), hub.clone()).unwrap();
+        let (pool, rx) = pool(2);
         let bad = RawImage {
             format: PixelFormat::Rgb24,
             width: 64,
@@ -274,10 +265,10 @@ mod tests {
             1,
             SystemTime::now(),
         )));
-        match hub.wait_newer(0, Duration::from_secs(5)) {
-            Next::Frame(f) => assert_eq!(f.jpeg, vec![1, 2, 3]),
-            other => panic!("{other:?}"),
-        }
+        let f = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the ready frame");
+        assert_eq!(f.jpeg, vec![1, 2, 3]);
         assert_eq!(pool.errors(), 1);
     }
 }

@@ -1,13 +1,15 @@
-//! Optional libjpeg-turbo path (cargo feature `turbojpeg`): about 4x faster per 1080p frame than
-//! `jpeg-encoder` on this machine (~150 vs ~35 frames/s on one core), at the price of a C library
-//! built with cmake and nasm. The default build stays pure Rust.
+//! Optional libjpeg-turbo path (cargo feature `turbojpeg`): several times faster per frame than
+//! `jpeg-encoder` (docs/performance.md has the figures), and the only SIMD JPEG path on ARM
+//! (NEON), at the price of a C library built with cmake (and nasm on x86). The default build
+//! stays pure Rust.
 
 use std::cell::RefCell;
 
 use turbojpeg::{Compressor, Image, PixelFormat as TjFormat, Subsamp, YuvPlanesImage};
 
-use super::{EncodeError, EncodeSettings, PixelFormat, RawImage};
-use crate::config::Subsampling;
+use super::{EncodeError, EncodeSettings};
+use crate::image::{PixelFormat, RawImage};
+use crate::jpeg::Subsampling;
 
 thread_local! {
     /// One compressor per encoder thread: creating one allocates libjpeg's state each time.
@@ -26,20 +28,12 @@ pub fn try_encode(img: &RawImage, s: &EncodeSettings) -> Option<Result<Vec<u8>, 
     if s.flip || s.mirror {
         return None;
     }
-    let fail = |e: turbojpeg::Error| EncodeError(format!("libjpeg-turbo: {e}"));
-    Some(COMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        let c = match cell.as_mut() {
-            Some(c) => c,
-            None => cell.insert(Compressor::new().map_err(fail)?),
-        };
-        c.set_quality(s.quality.get().into()).map_err(fail)?;
+    Some(with_compressor(s, |c| {
         c.set_subsamp(match s.subsampling {
             Subsampling::S420 => Subsamp::Sub2x2,
             Subsampling::S422 => Subsamp::Sub2x1,
             Subsampling::S444 => Subsamp::None,
-        })
-        .map_err(fail)?;
+        })?;
         c.compress_to_vec(Image {
             pixels: &img.data[..],
             width: img.width as usize,
@@ -47,8 +41,24 @@ pub fn try_encode(img: &RawImage, s: &EncodeSettings) -> Option<Result<Vec<u8>, 
             height: img.height as usize,
             format,
         })
-        .map_err(fail)
     }))
+}
+
+/// Runs `job` on this thread's compressor, set to the quality of `s`.
+fn with_compressor(
+    s: &EncodeSettings,
+    job: impl FnOnce(&mut Compressor) -> Result<Vec<u8>, turbojpeg::Error>,
+) -> Result<Vec<u8>, EncodeError> {
+    let fail = |e: turbojpeg::Error| EncodeError::Encoder(format!("libjpeg-turbo: {e}"));
+    COMPRESSOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let c = match cell.as_mut() {
+            Some(c) => c,
+            None => cell.insert(Compressor::new().map_err(fail)?),
+        };
+        c.set_quality(s.quality.get().into()).map_err(fail)?;
+        job(c).map_err(fail)
+    })
 }
 
 /// A camera's YUYV into libjpeg-turbo's planar YCbCr input (`tj3CompressFromYUVPlanes8`): the
@@ -104,14 +114,7 @@ fn yuyv(img: &RawImage, s: &EncodeSettings) -> Result<Vec<u8>, EncodeError> {
             }
         }
     }
-    let fail = |e: turbojpeg::Error| EncodeError(format!("libjpeg-turbo: {e}"));
-    COMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        let c = match cell.as_mut() {
-            Some(c) => c,
-            None => cell.insert(Compressor::new().map_err(fail)?),
-        };
-        c.set_quality(s.quality.get().into()).map_err(fail)?;
+    with_compressor(s, |c| {
         c.compress_yuv_planes_to_vec(&YuvPlanesImage {
             y_plane: &yp[..],
             u_plane: &up[..],
@@ -123,14 +126,12 @@ fn yuyv(img: &RawImage, s: &EncodeSettings) -> Result<Vec<u8>, EncodeError> {
             v_stride: cw,
             subsamp,
         })
-        .map_err(fail)
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Quality;
     use std::time::SystemTime;
 
     fn settings() -> EncodeSettings {

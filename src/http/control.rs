@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use tiny_http::Request;
 
+use super::event_form;
 use super::limit::RateLimiter;
 use super::query::split_url;
-use super::{Context, client_ip, header, header_value, respond, text};
-use crate::input::{self, Event, InjectError, Injector};
+use super::{Context, client_ip, header, header_value, peer, respond, text};
+use crate::input::{Event, InjectError, Injector};
 
 /// Largest `POST /input` body: an event is a few dozen bytes; 1024 characters of text
 /// percent-encoded as UTF-8 stay under it.
@@ -164,7 +165,7 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
         None => trusted_host(host),
     });
     if let Err(why) = guard {
-        log::warn!("input from {}: {why}", super::peer(&request));
+        log::warn!("input from {}: {why}", peer(&request));
         return respond(request, text(403, &why));
     }
     let client = client_ip(&request);
@@ -181,10 +182,10 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
         );
     }
     let parsed = if pointer {
-        input::parse_pointer(split_url(request.url()).1)
+        event_form::parse_pointer(split_url(request.url()).1)
     } else {
         match read_body(&mut request) {
-            Ok(Some(body)) => input::parse_form(&body),
+            Ok(Some(body)) => event_form::parse_form(&body),
             Ok(None) => {
                 return respond(
                     request,
@@ -201,7 +202,7 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
         Ok(e) => e,
         Err(why) => return respond(request, text(400, &why.0)),
     };
-    let Some(area) = ctx.hub.geometry() else {
+    let Some(area) = ctx.status.area() else {
         return respond(
             request,
             text(503, "the screen area is not known yet; try again"),
@@ -232,24 +233,11 @@ fn log_event(request: &Request, event: &Event) {
     if let Event::Text(t) = event {
         log::debug!(
             "input from {}: typed {} characters",
-            super::peer(request),
+            peer(request),
             t.chars().count()
         );
     } else {
-        log::debug!("input from {}: {:?}", super::peer(request), kind(event));
-    }
-}
-
-fn kind(event: &Event) -> &'static str {
-    match event {
-        Event::Move(_) => "move",
-        Event::Down(..) => "down",
-        Event::Up(..) => "up",
-        Event::Click(..) => "click",
-        Event::DoubleClick(..) => "dblclick",
-        Event::Wheel { .. } => "wheel",
-        Event::Key(..) => "key",
-        Event::Text(_) => "text",
+        log::debug!("input from {}: {}", peer(request), event.kind());
     }
 }
 

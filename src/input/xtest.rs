@@ -13,7 +13,7 @@ use x11rb::rust_connection::RustConnection;
 
 use super::keymap::{self, Keymap, Place};
 use super::{Event, Key, Press, Spot};
-use crate::config::Region;
+use crate::geometry::Region;
 use crate::sync::lock;
 
 const KEY_PRESS: u8 = xproto::KEY_PRESS_EVENT;
@@ -42,7 +42,8 @@ impl fmt::Display for InjectError {
 
 impl std::error::Error for InjectError {}
 
-fn lost(e: impl fmt::Display) -> InjectError {
+/// Any X failure while injecting: the display is gone or refused; the next event reconnects.
+fn display_failed(e: impl fmt::Display) -> InjectError {
     InjectError::Display(format!("X display lost: {e}"))
 }
 
@@ -123,7 +124,7 @@ impl Link {
             .map_err(|e| InjectError::Display(format!("cannot open X display {name}: {e}")))?;
         let has_xtest = conn
             .extension_information(xtest::X11_EXTENSION_NAME)
-            .map_err(lost)?
+            .map_err(display_failed)?
             .is_some();
         if !has_xtest {
             return Err(InjectError::Display(format!(
@@ -147,7 +148,7 @@ impl Link {
         // time 0 = CurrentTime: the server stamps the event when it processes it.
         self.conn
             .xtest_fake_input(kind, detail, 0, self.root, x, y, 0)
-            .map_err(lost)?;
+            .map_err(display_failed)?;
         Ok(())
     }
 
@@ -174,9 +175,9 @@ impl Link {
     fn sync(&self) -> Result<(), InjectError> {
         self.conn
             .get_input_focus()
-            .map_err(lost)?
+            .map_err(display_failed)?
             .reply()
-            .map_err(lost)?;
+            .map_err(display_failed)?;
         Ok(())
     }
 
@@ -187,9 +188,9 @@ impl Link {
         let reply = self
             .conn
             .get_keyboard_mapping(min, count)
-            .map_err(lost)?
+            .map_err(display_failed)?
             .reply()
-            .map_err(lost)?;
+            .map_err(display_failed)?;
         Ok(Keymap {
             min_keycode: min,
             per_keycode: reply.keysyms_per_keycode as usize,
@@ -217,7 +218,7 @@ impl Link {
         row[1] = sym;
         self.conn
             .change_keyboard_mapping(1, keycode, row.len() as u8, &row)
-            .map_err(lost)?
+            .map_err(display_failed)?
             .check()
             .map_err(|e| InjectError::Keyboard(format!("cannot change the keyboard map: {e}")))?;
         self.bound.push_back(keycode);

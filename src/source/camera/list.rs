@@ -5,7 +5,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::device;
-use super::mode::{self, Pixel, Sizes};
+use super::mode::{self, Sizes};
+use crate::image::CaptureFormat;
 use crate::source::SourceError;
 
 /// Every /dev/videoN node, in numeric order.
@@ -38,7 +39,7 @@ pub fn devices() -> String {
                 let offers = device::offers(&opened.dev).unwrap_or_default();
                 let mut formats: Vec<String> = offers
                     .iter()
-                    .filter(|o| Pixel::from_fourcc(&o.fourcc).is_some())
+                    .filter(|o| mode::from_fourcc(&o.fourcc).is_some())
                     .map(|o| mode::fourcc_text(&o.fourcc))
                     .collect();
                 let others = offers.len() - formats.len();
@@ -69,8 +70,8 @@ pub fn devices() -> String {
 /// Every format, size and frame rate of `path`, marking the formats deskcam can use.
 pub fn formats(path: &Path) -> Result<String, SourceError> {
     let opened = device::open(path)?;
-    let offers =
-        device::offers(&opened.dev).map_err(|e| device::lost(path, "VIDIOC_ENUM_FMT", &e))?;
+    let offers = device::offers(&opened.dev)
+        .map_err(|e| device::device_failed(path, "VIDIOC_ENUM_FMT", &e))?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -83,10 +84,12 @@ pub fn formats(path: &Path) -> Result<String, SourceError> {
         out.push_str("  no capture formats (a v4l2loopback device offers one once a producer writes to it)\n");
     }
     for offer in &offers {
-        let use_ = match Pixel::from_fourcc(&offer.fourcc) {
-            Some(Pixel::Mjpeg) => "--format mjpeg: passed through",
-            Some(Pixel::Yuyv) => "--format yuyv: encoded",
-            None => "not used by deskcam",
+        let use_ = match mode::from_fourcc(&offer.fourcc) {
+            Some(CaptureFormat::Mjpeg) => "--format mjpeg: passed through".to_string(),
+            Some(CaptureFormat::Raw(p)) => {
+                format!("--format {}: encoded", p.name().to_ascii_lowercase())
+            }
+            None => "not used by deskcam".to_string(),
         };
         let fourcc = mode::fourcc_text(&offer.fourcc);
         let _ = writeln!(out, "  {fourcc}  {} ({use_})", offer.description);

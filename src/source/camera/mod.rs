@@ -5,19 +5,20 @@
 
 pub mod device;
 pub mod list;
-pub mod mjpeg;
 pub mod mode;
+pub mod passthrough;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{Captured, Source, SourceError};
-use crate::config::{CameraFormat, Config, Resolution};
-use crate::encode::{PixelFormat, RawImage};
+use super::{Grab, Source, SourceError};
+use crate::config::{Config, FormatChoice};
 use crate::frame::Frame;
+use crate::geometry::Resolution;
+use crate::image::{CaptureFormat, PixelFormat, RawImage};
 use crate::json::Json;
-use device::{CID_HFLIP, CID_VFLIP, Capture, Dequeued, Opened};
-use mode::Pixel;
+use device::{CID_HFLIP, CID_VFLIP, Dequeued, Opened, Streaming};
+use mode::NoMode;
 
 /// No frame for this long is a dead stream: restart it (the "stall" rule). Long enough
 /// for a camera at its slowest common rate (5 fps in low light on UVC auto-exposure).
@@ -27,7 +28,7 @@ const WAIT: Duration = Duration::from_secs(1);
 
 pub struct Camera {
     path: PathBuf,
-    format: CameraFormat,
+    format: FormatChoice,
     size: Option<Resolution>,
     fps: u32,
     flip: bool,
@@ -45,12 +46,12 @@ pub struct Camera {
 
 struct Live {
     opened: Opened,
-    capture: Capture,
+    streaming: Streaming,
 }
 
 #[derive(Clone)]
 struct Mode {
-    pixel: Pixel,
+    format: CaptureFormat,
     size: Resolution,
     stride: usize,
     fps: Option<f64>,
@@ -80,20 +81,21 @@ impl Camera {
     fn negotiate(&self, opened: &Opened) -> Result<Mode, SourceError> {
         let p = self.path.display();
         let dev = &opened.dev;
-        let offers =
-            device::offers(dev).map_err(|e| device::lost(&self.path, "VIDIOC_ENUM_FMT", &e))?;
+        let offers = device::offers(dev)
+            .map_err(|e| device::device_failed(&self.path, "VIDIOC_ENUM_FMT", &e))?;
         let usable = device::usable(&offers);
         let choice = mode::choose(&usable, self.format, self.size).map_err(|why| {
             // Name the formats it has only when the format is the problem; a size error
             // already lists the sizes.
-            let formats = if why.starts_with("offers no") {
-                let all: Vec<String> = offers
-                    .iter()
-                    .map(|o| mode::fourcc_text(&o.fourcc))
-                    .collect();
-                format!(" (it has: {})", all.join(", "))
-            } else {
-                String::new()
+            let formats = match why {
+                NoMode::NoFormat { .. } => {
+                    let all: Vec<String> = offers
+                        .iter()
+                        .map(|o| mode::fourcc_text(&o.fourcc))
+                        .collect();
+                    format!(" (it has: {})", all.join(", "))
+                }
+                NoMode::NoSize { .. } | NoMode::NoSizes => String::new(),
             };
             SourceError::Unusable(format!(
                 "{p} ({}) {why}{formats}; see deskcam --list-formats --device {p}",
@@ -103,12 +105,12 @@ impl Camera {
         let fourcc = offers
             .iter()
             .map(|o| o.fourcc)
-            .find(|f| Pixel::from_fourcc(f) == Some(choice.pixel))
+            .find(|f| mode::from_fourcc(f) == Some(choice.format))
             .unwrap_or(*b"YUYV");
         let format = device::set_format(dev, &self.path, fourcc, choice.size)?;
         let fps = device::set_fps(dev, self.fps);
         let mut hardware_flip = false;
-        if choice.pixel == Pixel::Mjpeg && (self.flip || self.mirror) {
+        if choice.format == CaptureFormat::Mjpeg && (self.flip || self.mirror) {
             // Passthrough never decodes, so only the camera itself can turn its picture.
             for (wanted, id, flag, name) in [
                 (self.flip, CID_VFLIP, "--flip", "vertical"),
@@ -122,13 +124,14 @@ impl Camera {
                         "{flag} with MJPEG passthrough needs the camera's {name}-flip control, and {p} has none; add --format yuyv to flip while encoding"
                     )));
                 }
-                device::set_bool_control(dev, id, true)
-                    .map_err(|e| device::lost(&self.path, "setting the flip control", &e))?;
+                device::set_bool_control(dev, id, true).map_err(|e| {
+                    device::device_failed(&self.path, "setting the flip control", &e)
+                })?;
             }
             hardware_flip = true;
         }
         Ok(Mode {
-            pixel: choice.pixel,
+            format: choice.format,
             size: choice.size,
             stride: format.stride as usize,
             fps,
@@ -153,7 +156,7 @@ impl Camera {
 /// What became of one dequeued buffer, owned so the buffer can go back to the driver.
 enum Outcome {
     Jpeg(Vec<u8>),
-    Pixels(Vec<u8>),
+    Pixels(PixelFormat, Vec<u8>),
     Flagged,
     Invalid(String),
 }
@@ -162,22 +165,24 @@ fn take(data: &[u8], error: bool, mode: &Mode) -> Outcome {
     if error {
         return Outcome::Flagged;
     }
-    match mode.pixel {
-        Pixel::Mjpeg => match mjpeg::prepare(data) {
+    match mode.format {
+        CaptureFormat::Mjpeg => match passthrough::prepare(data) {
             Ok(jpeg) => Outcome::Jpeg(jpeg),
             Err(e) => Outcome::Invalid(e.to_string()),
         },
-        Pixel::Yuyv => {
+        CaptureFormat::Raw(format) => {
             let (w, h) = (mode.size.width as usize, mode.size.height as usize);
-            let stride = mode.stride.max(2 * w);
-            let needed = stride * (h - 1) + 2 * w;
+            let row = format.bytes_per_pixel() * w;
+            let stride = mode.stride.max(row);
+            let needed = stride * (h - 1) + row;
             if data.len() < needed {
                 return Outcome::Invalid(format!(
-                    "YUYV buffer of {} bytes, {needed} needed",
+                    "{} buffer of {} bytes, {needed} needed",
+                    format.name(),
                     data.len()
                 ));
             }
-            Outcome::Pixels(data[..data.len().min(stride * h)].to_vec())
+            Outcome::Pixels(format, data[..data.len().min(stride * h)].to_vec())
         }
     }
 }
@@ -187,34 +192,34 @@ impl Source for Camera {
         self.close();
         let opened = device::open(&self.path)?;
         let mode = self.negotiate(&opened)?;
-        let capture = Capture::start(&opened.dev, &self.path, STALL)?;
+        let streaming = Streaming::start(&opened.dev, &self.path, STALL)?;
         log::info!(
             "{} ({}): {} {} at {} fps, {}",
             self.path.display(),
             mode.card,
-            mode.pixel.name(),
+            mode.format.name(),
             mode.size,
             mode.fps.map_or("unknown".into(), |f| format!("{f:.1}")),
-            if mode.pixel == Pixel::Mjpeg {
+            if mode.format == CaptureFormat::Mjpeg {
                 "passed through"
             } else {
                 "encoded"
             }
         );
         self.mode = Some(mode);
-        self.live = Some(Live { opened, capture });
+        self.live = Some(Live { opened, streaming });
         self.last_frame = Instant::now();
         Ok(())
     }
 
-    fn capture(&mut self) -> Result<Captured, SourceError> {
+    fn capture(&mut self) -> Result<Grab, SourceError> {
         let (Some(live), Some(mode)) = (self.live.as_mut(), self.mode.as_ref()) else {
             return Err(SourceError::Lost(format!(
                 "{} is not open",
                 self.path.display()
             )));
         };
-        let outcome = match live.capture.next(&self.path, WAIT)? {
+        let outcome = match live.streaming.next(&self.path, WAIT)? {
             Dequeued::Nothing => None,
             Dequeued::Frame(buf) => Some(take(buf.data, buf.error, mode)),
         };
@@ -226,7 +231,7 @@ impl Source for Camera {
                     STALL.as_secs()
                 )));
             }
-            return Ok(Captured::Unchanged);
+            return Ok(Grab::Unchanged);
         };
         self.last_frame = Instant::now();
         let captured = SystemTime::now();
@@ -234,20 +239,20 @@ impl Source for Camera {
         match outcome {
             Outcome::Jpeg(jpeg) => {
                 self.frames += 1;
-                Ok(Captured::Jpeg(Frame::new(
+                Ok(Grab::Jpeg(Frame::new(
                     jpeg,
                     size.width,
                     size.height,
                     captured,
                 )))
             }
-            Outcome::Pixels(data) => {
+            Outcome::Pixels(format, data) => {
                 self.frames += 1;
-                Ok(Captured::Image(RawImage {
-                    format: PixelFormat::Yuyv,
+                Ok(Grab::Raw(RawImage {
+                    format,
                     width: size.width,
                     height: size.height,
-                    stride: stride.max(2 * size.width as usize),
+                    stride: stride.max(format.bytes_per_pixel() * size.width as usize),
                     data,
                     captured,
                 }))
@@ -261,18 +266,18 @@ impl Source for Camera {
                     self.path.display(),
                     self.dropped
                 );
-                Ok(Captured::Unchanged)
+                Ok(Grab::Unchanged)
             }
             Outcome::Invalid(why) => {
                 self.count_invalid(&why);
-                Ok(Captured::Unchanged)
+                Ok(Grab::Unchanged)
             }
         }
     }
 
     fn close(&mut self) {
         if let Some(live) = self.live.take() {
-            live.capture.stop();
+            live.streaming.stop();
             // The device node closes when the last handle goes; `v4l` unwraps close(2), so a
             // failing close must not unwind through the capture loop either.
             let opened = live.opened;
@@ -292,12 +297,12 @@ impl Source for Camera {
             out.extend([
                 ("camera".to_string(), Json::str(&m.card)),
                 ("driver".to_string(), Json::str(&m.driver)),
-                ("format".to_string(), Json::str(m.pixel.name())),
+                ("format".to_string(), Json::str(m.format.name())),
                 (
                     "mode".to_string(),
-                    Json::str(match m.pixel {
-                        Pixel::Mjpeg => "passthrough",
-                        Pixel::Yuyv => "encode",
+                    Json::str(match m.format {
+                        CaptureFormat::Mjpeg => "passthrough",
+                        CaptureFormat::Raw(_) => "encode",
                     }),
                 ),
                 ("size".to_string(), Json::str(m.size.to_string())),
@@ -332,9 +337,9 @@ impl Drop for Camera {
 mod tests {
     use super::*;
 
-    fn mode(pixel: Pixel, width: u32, height: u32, stride: usize) -> Mode {
+    fn mode(format: CaptureFormat, width: u32, height: u32, stride: usize) -> Mode {
         Mode {
-            pixel,
+            format,
             size: Resolution { width, height },
             stride,
             fps: None,
@@ -346,26 +351,26 @@ mod tests {
 
     #[test]
     fn flagged_buffers_are_skipped_whatever_they_hold() {
-        let m = mode(Pixel::Yuyv, 4, 2, 8);
+        let m = mode(CaptureFormat::Raw(PixelFormat::Yuyv), 4, 2, 8);
         assert!(matches!(take(&[0; 16], true, &m), Outcome::Flagged));
     }
 
     #[test]
     fn yuyv_buffers_are_sliced_to_the_picture_or_rejected_when_short() {
-        let m = mode(Pixel::Yuyv, 4, 2, 12);
+        let m = mode(CaptureFormat::Raw(PixelFormat::Yuyv), 4, 2, 12);
         // Two rows of 12 bytes (8 of pixels, 4 of padding) plus driver slack at the end.
         match take(&[7; 30], false, &m) {
-            Outcome::Pixels(p) => assert_eq!(p.len(), 24),
+            Outcome::Pixels(_, p) => assert_eq!(p.len(), 24),
             _ => panic!("expected pixels"),
         }
         // The last row needs only its pixels, not its padding.
-        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(p) if p.len() == 20));
+        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(_, p) if p.len() == 20));
         assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
     }
 
     #[test]
     fn mjpeg_buffers_are_validated() {
-        let m = mode(Pixel::Mjpeg, 64, 48, 0);
+        let m = mode(CaptureFormat::Mjpeg, 64, 48, 0);
         assert!(matches!(take(&[0; 500], false, &m), Outcome::Invalid(_)));
     }
 }

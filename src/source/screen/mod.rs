@@ -4,12 +4,14 @@
 
 mod cursor;
 mod display;
+mod setup;
 mod shm;
 
 use std::time::{Duration, Instant};
 
-use super::{Captured, Source, SourceError};
-use crate::config::{Config, Region, Resolution, ScreenArea};
+use super::{Grab, Source, SourceError};
+use crate::config::{Config, ScreenArea};
+use crate::geometry::{Region, Resolution};
 use crate::json::Json;
 use display::Display;
 
@@ -17,7 +19,8 @@ use display::Display;
 const MAX_WAIT: Duration = Duration::from_secs(1);
 /// How often the pointer position is polled while the cursor is drawn. X reports motion only
 /// to windows that select it, and the root window's children swallow it, so a poll is the
-/// portable way; 50 polls a second is ~1 ms of CPU a second and keeps cursor lag under 20 ms.
+/// portable way; 50 polls a second cost little (the static-screen CPU in docs/performance.md
+/// includes them) and keep cursor lag under 20 ms.
 const POINTER_POLL: Duration = Duration::from_millis(20);
 
 pub struct Screen {
@@ -65,14 +68,7 @@ impl Screen {
         let d = Display::open(&self.display_name, &self.area, self.want_cursor)?;
         let a = d.area();
         if self.last_area.is_some_and(|old| old != a) {
-            log::info!(
-                "X display {}: now streaming {}x{}+{}+{}",
-                self.display_name,
-                a.width,
-                a.height,
-                a.x,
-                a.y
-            );
+            log::info!("X display {}: now streaming {a}", self.display_name);
         }
         self.last_area = Some(a);
         self.display = Some(d);
@@ -94,7 +90,7 @@ impl Source for Screen {
         self.connect()
     }
 
-    fn capture(&mut self) -> Result<Captured, SourceError> {
+    fn capture(&mut self) -> Result<Grab, SourceError> {
         let deadline = Instant::now() + MAX_WAIT;
         loop {
             let Some(d) = self.display.as_mut() else {
@@ -129,10 +125,10 @@ impl Source for Screen {
                 let pointer = if self.want_cursor { self.pointer } else { None };
                 let img = d.grab(pointer)?;
                 self.grabs += 1;
-                return Ok(Captured::Image(img));
+                return Ok(Grab::Raw(img));
             }
             if now >= deadline {
-                return Ok(Captured::Unchanged);
+                return Ok(Grab::Unchanged);
             }
             let mut wake = deadline;
             if self.dirty {
@@ -161,10 +157,7 @@ impl Source for Screen {
             ("grabs".into(), Json::Int(self.grabs as i64)),
         ];
         if let Some(a) = self.last_area {
-            info.push((
-                "area".into(),
-                Json::str(format!("{}x{}+{}+{}", a.width, a.height, a.x, a.y)),
-            ));
+            info.push(("area".into(), Json::str(a.to_string())));
         }
         if let Some(d) = &self.display {
             let (w, h) = d.screen_size();
@@ -179,13 +172,10 @@ impl Source for Screen {
     }
 
     fn nominal_size(&self) -> Option<Resolution> {
-        self.last_area.map(|a| Resolution {
-            width: a.width,
-            height: a.height,
-        })
+        self.last_area.map(|a| a.size())
     }
 
-    fn geometry(&self) -> Option<Region> {
+    fn area(&self) -> Option<Region> {
         self.last_area
     }
 }

@@ -9,6 +9,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::geometry::{Region, Resolution};
+use crate::image::{CaptureFormat, PixelFormat};
+use crate::jpeg::{Quality, Subsampling};
+
+mod help;
+mod values;
+
+pub use help::HELP;
+use values::{number, parse_credentials};
+pub use values::{parse_listen, parse_region, parse_size};
+
 /// Default listen address: every interface, as mjpg-streamer and ustreamer users expect.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
 pub const DEFAULT_SIZE: Resolution = Resolution {
@@ -45,47 +56,6 @@ impl SourceKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resolution {
-    pub width: u32,
-    pub height: u32,
-}
-
-impl fmt::Display for Resolution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}x{}", self.width, self.height)
-    }
-}
-
-/// JPEG quality, 1..=100, validated at the border.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Quality(u8);
-
-impl Quality {
-    pub fn new(q: u8) -> Option<Quality> {
-        (1..=100).contains(&q).then_some(Quality(q))
-    }
-    pub fn get(self) -> u8 {
-        self.0
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Subsampling {
-    S420,
-    S422,
-    S444,
-}
-
-/// A rectangle of the X screen: `WxH+X+Y`, as xrandr and X geometry strings write it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Region {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
 /// What part of the screen to stream: a rectangle, or a RandR monitor by name or index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScreenArea {
@@ -94,11 +64,12 @@ pub enum ScreenArea {
     Monitor(String),
 }
 
+/// Which camera format the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CameraFormat {
+pub enum FormatChoice {
+    /// The camera's own MJPEG where it offers the size, else what is cheapest to encode.
     Auto,
-    Mjpeg,
-    Yuyv,
+    Only(CaptureFormat),
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -133,7 +104,7 @@ pub struct Config {
     pub area: ScreenArea,
     pub cursor: bool,
     pub device: PathBuf,
-    pub camera_format: CameraFormat,
+    pub camera_format: FormatChoice,
     pub flip: bool,
     pub mirror: bool,
     pub control: bool,
@@ -164,49 +135,6 @@ impl std::error::Error for ConfigError {}
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
 }
-
-pub const HELP: &str = "\
-deskcam: stream a webcam, an X11 desktop or a test pattern to any browser as MJPEG.
-
-Usage: deskcam [OPTIONS]
-
-Source:
-  --source pattern|screen|camera  what to stream [default: pattern]
-  --size WxH              frame size [default: 1280x720; camera: its mode nearest that;
-                          screen: its real size]
-  --fps N                 frames per second, 1-1000 (a maximum for the screen) [default: 30]
-  --quality N             JPEG quality, 1-100 [default: 80]
-  --subsampling 420|422|444  JPEG chroma subsampling [default: 420]
-  --workers N             JPEG encoder threads, 1-64 [default: number of CPUs]
-  --idle-stop SECONDS     stop capturing after this long without clients; 0 = never [default: 10]
-
-Screen (--source screen):
-  --display :N            X display [default: $DISPLAY]
-  --region WxH+X+Y        stream only this rectangle of the screen
-  --monitor NAME|INDEX    stream only this RandR monitor
-  --no-cursor             leave the mouse cursor out of the picture
-  --control               let authorised viewers click and type (off by default)
-
-Camera (--source camera):
-  --device PATH           V4L2 device [default: /dev/video0]
-  --format auto|mjpeg|yuyv  capture format; auto prefers the camera's own MJPEG [default: auto]
-  --flip                  turn the picture upside down
-  --mirror                mirror the picture left to right
-  --list-devices          list V4L2 cameras and exit
-  --list-formats          list the formats, sizes and rates of --device and exit
-
-Server:
-  --listen [ADDR:]PORT    address to serve on (ADDR may be a host name) [default: 0.0.0.0:8080]
-  --max-clients N         concurrent streams, 1-10000; more get 503 [default: 64]
-  --auth USER:PASSWORD    require HTTP Basic authentication for everything
-  --auth-file PATH        read USER:PASSWORD from the first line of a file
-                          (or set DESKCAM_AUTH=USER:PASSWORD; keeps it out of `ps`)
-  --quiet                 log only warnings and errors
-  -h, --help              print this help
-  -V, --version           print the version
-
-Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input
-";
 
 /// Raw values as the user typed them, before validation.
 #[derive(Default)]
@@ -343,129 +271,30 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     if raw.list_formats {
         return Ok(Command::ListFormats(device));
     }
-    let source = match raw.source.as_deref() {
-        None | Some("pattern") => SourceKind::Pattern,
-        Some("screen") => SourceKind::Screen,
-        Some("camera") => SourceKind::Camera,
-        Some(other) => {
-            return err(format!(
-                "--source {other:?}: expected pattern, screen or camera"
-            ));
-        }
-    };
-    let listen_text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-    let listen = parse_listen(listen_text)?;
+    let source = source_kind(raw.source.as_deref())?;
+    let listen = parse_listen(raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN))?;
     let size = raw.size.as_deref().map(parse_size).transpose()?;
-    let fps = number("--fps", raw.fps.as_deref(), DEFAULT_FPS, 1, MAX_FPS)?;
-    let quality = number(
-        "--quality",
-        raw.quality.as_deref(),
-        DEFAULT_QUALITY as u32,
-        1,
-        100,
-    )?;
-    let quality = Quality::new(quality as u8).ok_or_else(|| ConfigError("--quality".into()))?;
-    let subsampling = match raw.subsampling.as_deref() {
-        None | Some("420") => Subsampling::S420,
-        Some("422") => Subsampling::S422,
-        Some("444") => Subsampling::S444,
-        Some(other) => return err(format!("--subsampling {other:?}: expected 420, 422 or 444")),
-    };
-    let max_clients = number(
-        "--max-clients",
-        raw.max_clients.as_deref(),
-        DEFAULT_MAX_CLIENTS as u32,
-        1,
-        MAX_CLIENTS_LIMIT as u32,
-    )? as usize;
-    let idle = number(
-        "--idle-stop",
-        raw.idle_stop.as_deref(),
-        DEFAULT_IDLE_STOP_SECS as u32,
-        0,
-        86_400,
-    )?;
-    let workers = number(
-        "--workers",
-        raw.workers.as_deref(),
-        env.cpus.clamp(1, MAX_WORKERS) as u32,
-        1,
-        MAX_WORKERS as u32,
-    )? as usize;
-
-    let area = match (raw.region.as_deref(), raw.monitor) {
-        (Some(_), Some(_)) => return err("--region and --monitor cannot be used together"),
-        (Some(r), None) => ScreenArea::Region(parse_region(r)?),
-        (None, Some(m)) if m.is_empty() => return err("--monitor needs a name or an index"),
-        (None, Some(m)) => ScreenArea::Monitor(m),
-        (None, None) => ScreenArea::Whole,
-    };
-    let camera_format = match raw.format.as_deref() {
-        None | Some("auto") => CameraFormat::Auto,
-        Some("mjpeg") => CameraFormat::Mjpeg,
-        Some("yuyv") => CameraFormat::Yuyv,
-        Some(other) => return err(format!("--format {other:?}: expected auto, mjpeg or yuyv")),
-    };
-
-    let screen_only = [
-        ("--display", raw.display.is_some()),
-        ("--region", matches!(area, ScreenArea::Region(_))),
-        ("--monitor", matches!(area, ScreenArea::Monitor(_))),
-        ("--no-cursor", raw.no_cursor),
-        ("--control", raw.control),
-    ];
-    let camera_only = [
-        ("--device", raw.device.is_some()),
-        ("--format", raw.format.is_some()),
-        ("--flip", raw.flip),
-        ("--mirror", raw.mirror),
-    ];
-    for (flag, given) in screen_only {
-        if given && source != SourceKind::Screen {
-            return err(format!("{flag} needs --source screen"));
-        }
-    }
-    for (flag, given) in camera_only {
-        if given && source != SourceKind::Camera {
-            return err(format!("{flag} needs --source camera"));
-        }
-    }
-    if source == SourceKind::Screen && size.is_some() {
-        return err(
-            "--size does not apply to --source screen (it streams the real screen size; use --region or --monitor for a part)",
-        );
-    }
-
-    let auth = match (raw.auth, raw.auth_file) {
-        (Some(_), Some(_)) => return err("--auth and --auth-file cannot be used together"),
-        (Some(a), None) => Some(parse_credentials("--auth", &a)?),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError(format!("--auth-file {path:?}: {e}")))?;
-            let line = text.lines().next().unwrap_or("");
-            Some(parse_credentials("--auth-file", line)?)
-        }
-        (None, None) => match &env.auth {
-            Some(a) => Some(parse_credentials(AUTH_ENV, a)?),
-            None => None,
-        },
-    };
+    let area = screen_area(raw.region.as_deref(), raw.monitor.clone())?;
+    let camera_format = format_choice(raw.format.as_deref())?;
+    check_source_flags(&raw, source, size.is_some())?;
+    let numbers = numbers(&raw, env)?;
+    let subsampling = subsampling(raw.subsampling.as_deref())?;
+    let auth = credentials(&raw, env)?;
     if raw.control && auth.is_none() && !listen.ip().is_loopback() {
         return err(format!(
             "--control on {listen} would let anyone on the network use this desktop: add --auth USER:PASSWORD, or listen on 127.0.0.1"
         ));
     }
-
     Ok(Command::Run(Box::new(Config {
         source,
         listen,
         size,
-        fps,
-        quality,
+        fps: numbers.fps,
+        quality: numbers.quality,
         subsampling,
-        max_clients,
-        idle_stop: Duration::from_secs(idle as u64),
-        workers,
+        max_clients: numbers.max_clients,
+        idle_stop: numbers.idle_stop,
+        workers: numbers.workers,
         quiet: raw.quiet,
         display: raw.display.or_else(|| env.display.clone()),
         area,
@@ -479,106 +308,141 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     })))
 }
 
-/// `ADDR:PORT`, `HOST:PORT` (resolved now), `:PORT` or a bare `PORT` (every interface, as
-/// ustreamer's `--port` and mjpg-streamer's `-p` users type it).
-pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
-    use std::net::ToSocketAddrs;
-    let bad = || {
-        ConfigError(format!(
-            "--listen {text:?}: expected ADDR:PORT or PORT, like 0.0.0.0:8080, localhost:9000 or 8080"
-        ))
-    };
-    let port_only = text.strip_prefix(':').unwrap_or(text);
-    if let Ok(port) = port_only.parse::<u16>() {
-        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
-    }
-    if let Ok(addr) = text.parse() {
-        return Ok(addr);
-    }
-    // A host name: only with a port, and the first address it resolves to.
-    let has_port = text
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
-    if let Some(addr) = has_port
-        .then(|| text.to_socket_addrs().ok()?.next())
-        .flatten()
-    {
-        return Ok(addr);
-    }
-    Err(bad())
-}
-
-fn number(
-    flag: &str,
-    text: Option<&str>,
-    default: u32,
-    min: u32,
-    max: u32,
-) -> Result<u32, ConfigError> {
-    let Some(text) = text else { return Ok(default) };
-    match text.parse::<u32>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => err(format!(
-            "{flag} {text:?}: expected a whole number from {min} to {max}"
+fn source_kind(text: Option<&str>) -> Result<SourceKind, ConfigError> {
+    match text {
+        None | Some("pattern") => Ok(SourceKind::Pattern),
+        Some("screen") => Ok(SourceKind::Screen),
+        Some("camera") => Ok(SourceKind::Camera),
+        Some(other) => err(format!(
+            "--source {other:?}: expected pattern, screen or camera"
         )),
     }
 }
 
-/// Parses `WxH`, both sides 16..=8192 (JPEG allows 65535; nothing real is above 8K).
-pub fn parse_size(text: &str) -> Result<Resolution, ConfigError> {
-    let bad = || {
-        ConfigError(format!(
-            "--size {text:?}: expected WxH with sides from 16 to {MAX_SIDE}, like 1280x720"
-        ))
-    };
-    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
-    let width: u32 = w.parse().map_err(|_| bad())?;
-    let height: u32 = h.parse().map_err(|_| bad())?;
-    if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
-        return Err(bad());
+fn subsampling(text: Option<&str>) -> Result<Subsampling, ConfigError> {
+    match text {
+        None | Some("420") => Ok(Subsampling::S420),
+        Some("422") => Ok(Subsampling::S422),
+        Some("444") => Ok(Subsampling::S444),
+        Some(other) => err(format!("--subsampling {other:?}: expected 420, 422 or 444")),
     }
-    Ok(Resolution { width, height })
 }
 
-/// Parses an X geometry `WxH+X+Y`.
-pub fn parse_region(text: &str) -> Result<Region, ConfigError> {
-    let bad = || {
-        ConfigError(format!(
-            "--region {text:?}: expected WxH+X+Y, like 1920x1080+1920+0"
-        ))
-    };
-    let (size, rest) = text.split_once('+').ok_or_else(bad)?;
-    let (x, y) = rest.split_once('+').ok_or_else(bad)?;
-    let (w, h) = size.split_once(['x', 'X']).ok_or_else(bad)?;
-    let p = |s: &str| s.parse::<u32>().map_err(|_| bad());
-    let region = Region {
-        x: p(x)?,
-        y: p(y)?,
-        width: p(w)?,
-        height: p(h)?,
-    };
-    if region.width < 16
-        || region.height < 16
-        || region.width > MAX_SIDE
-        || region.height > MAX_SIDE
-    {
-        return err(format!(
-            "--region {text:?}: width and height must be from 16 to {MAX_SIDE}"
-        ));
+fn screen_area(region: Option<&str>, monitor: Option<String>) -> Result<ScreenArea, ConfigError> {
+    match (region, monitor) {
+        (Some(_), Some(_)) => err("--region and --monitor cannot be used together"),
+        (Some(r), None) => Ok(ScreenArea::Region(parse_region(r)?)),
+        (None, Some(m)) if m.is_empty() => err("--monitor needs a name or an index"),
+        (None, Some(m)) => Ok(ScreenArea::Monitor(m)),
+        (None, None) => Ok(ScreenArea::Whole),
     }
-    Ok(region)
 }
 
-fn parse_credentials(origin: &str, text: &str) -> Result<Credentials, ConfigError> {
-    match text.split_once(':') {
-        Some((user, password)) if !user.is_empty() && !password.is_empty() => Ok(Credentials {
-            user: user.to_string(),
-            password: password.to_string(),
-        }),
-        // Never echo the value: it may be a password typed in the wrong place.
-        _ => err(format!(
-            "{origin}: expected USER:PASSWORD with neither part empty"
-        )),
+fn format_choice(text: Option<&str>) -> Result<FormatChoice, ConfigError> {
+    match text {
+        None | Some("auto") => Ok(FormatChoice::Auto),
+        Some("mjpeg") => Ok(FormatChoice::Only(CaptureFormat::Mjpeg)),
+        Some("yuyv") => Ok(FormatChoice::Only(CaptureFormat::Raw(PixelFormat::Yuyv))),
+        Some(other) => err(format!("--format {other:?}: expected auto, mjpeg or yuyv")),
+    }
+}
+
+/// Flags that only mean something for one source are refused with another, rather than
+/// silently ignored.
+fn check_source_flags(
+    raw: &RawArgs,
+    source: SourceKind,
+    has_size: bool,
+) -> Result<(), ConfigError> {
+    let screen_only = [
+        ("--display", raw.display.is_some()),
+        ("--region", raw.region.is_some()),
+        ("--monitor", raw.monitor.is_some()),
+        ("--no-cursor", raw.no_cursor),
+        ("--control", raw.control),
+    ];
+    let camera_only = [
+        ("--device", raw.device.is_some()),
+        ("--format", raw.format.is_some()),
+        ("--flip", raw.flip),
+        ("--mirror", raw.mirror),
+    ];
+    for (flags, needs) in [
+        (&screen_only[..], SourceKind::Screen),
+        (&camera_only[..], SourceKind::Camera),
+    ] {
+        if let Some((flag, _)) = flags.iter().find(|(_, given)| *given && source != needs) {
+            return err(format!("{flag} needs --source {}", needs.name()));
+        }
+    }
+    if source == SourceKind::Screen && has_size {
+        return err(
+            "--size does not apply to --source screen (it streams the real screen size; use --region or --monitor for a part)",
+        );
+    }
+    Ok(())
+}
+
+/// The numeric flags, each within its range.
+struct Numbers {
+    fps: u32,
+    quality: Quality,
+    max_clients: usize,
+    idle_stop: Duration,
+    workers: usize,
+}
+
+fn numbers(raw: &RawArgs, env: &Env) -> Result<Numbers, ConfigError> {
+    let quality = number(
+        "--quality",
+        raw.quality.as_deref(),
+        DEFAULT_QUALITY as u32,
+        1,
+        100,
+    )?;
+    Ok(Numbers {
+        fps: number("--fps", raw.fps.as_deref(), DEFAULT_FPS, 1, MAX_FPS)?,
+        quality: Quality::new(quality as u8).ok_or_else(|| ConfigError("--quality".into()))?,
+        max_clients: number(
+            "--max-clients",
+            raw.max_clients.as_deref(),
+            DEFAULT_MAX_CLIENTS as u32,
+            1,
+            MAX_CLIENTS_LIMIT as u32,
+        )? as usize,
+        idle_stop: Duration::from_secs(number(
+            "--idle-stop",
+            raw.idle_stop.as_deref(),
+            DEFAULT_IDLE_STOP_SECS as u32,
+            0,
+            86_400,
+        )? as u64),
+        workers: number(
+            "--workers",
+            raw.workers.as_deref(),
+            env.cpus.clamp(1, MAX_WORKERS) as u32,
+            1,
+            MAX_WORKERS as u32,
+        )? as usize,
+    })
+}
+
+/// `--auth`, `--auth-file` or `DESKCAM_AUTH`, in that order; never echoed.
+fn credentials(raw: &RawArgs, env: &Env) -> Result<Option<Credentials>, ConfigError> {
+    match (&raw.auth, &raw.auth_file) {
+        (Some(_), Some(_)) => err("--auth and --auth-file cannot be used together"),
+        (Some(a), None) => Ok(Some(parse_credentials("--auth", a)?)),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("--auth-file {path:?}: {e}")))?;
+            let line = text.lines().next().unwrap_or("");
+            Ok(Some(parse_credentials("--auth-file", line)?))
+        }
+        (None, None) => env
+            .auth
+            .as_deref()
+            .map(|a| parse_credentials(AUTH_ENV, a))
+            .transpose(),
     }
 }
 

@@ -12,7 +12,8 @@ use crate::frame::Frame;
 pub const BOUNDARY: &str = "deskcamframe";
 
 /// The response head for a stream. Written by hand as HTTP/1.0 with no length: tiny_http's own
-/// responses would chunk or buffer an endless body (see DESIGN.md).
+/// responses would chunk and buffer an endless body for HTTP/1.1 clients (frames arrive late) and
+/// read all of it into memory for HTTP/1.0 ones (vendor/tiny_http/PATCHES.md, README Design).
 pub fn stream_head() -> String {
     format!(
         "HTTP/1.0 200 OK\r\n\

@@ -1,0 +1,44 @@
+//! The `--help` text: every flag with its default, grouped by what it configures.
+
+pub const HELP: &str = "\
+deskcam: stream a webcam, an X11 desktop or a test pattern to any browser as MJPEG.
+
+Usage: deskcam [OPTIONS]
+
+Source:
+  --source pattern|screen|camera  what to stream [default: pattern]
+  --size WxH              frame size [default: 1280x720; camera: its mode nearest that;
+                          screen: its real size]
+  --fps N                 frames per second, 1-1000 (a maximum for the screen) [default: 30]
+  --quality N             JPEG quality, 1-100 [default: 80]
+  --subsampling 420|422|444  JPEG chroma subsampling [default: 420]
+  --workers N             JPEG encoder threads, 1-64 [default: number of CPUs]
+  --idle-stop SECONDS     stop capturing after this long without clients; 0 = never [default: 10]
+
+Screen (--source screen):
+  --display :N            X display [default: $DISPLAY]
+  --region WxH+X+Y        stream only this rectangle of the screen
+  --monitor NAME|INDEX    stream only this RandR monitor
+  --no-cursor             leave the mouse cursor out of the picture
+  --control               let authorised viewers click and type (off by default)
+
+Camera (--source camera):
+  --device PATH           V4L2 device [default: /dev/video0]
+  --format auto|mjpeg|yuyv  capture format; auto prefers the camera's own MJPEG [default: auto]
+  --flip                  turn the picture upside down
+  --mirror                mirror the picture left to right
+  --list-devices          list V4L2 cameras and exit
+  --list-formats          list the formats, sizes and rates of --device and exit
+
+Server:
+  --listen [ADDR:]PORT    address to serve on (ADDR may be a host name) [default: 0.0.0.0:8080]
+  --max-clients N         concurrent streams, 1-10000; more get 503 [default: 64]
+  --auth USER:PASSWORD    require HTTP Basic authentication for everything
+  --auth-file PATH        read USER:PASSWORD from the first line of a file
+                          (or set DESKCAM_AUTH=USER:PASSWORD; keeps it out of `ps`)
+  --quiet                 log only warnings and errors
+  -h, --help              print this help
+  -V, --version           print the version
+
+Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input
+";
