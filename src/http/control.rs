@@ -142,6 +142,8 @@ fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
     Ok((body.len() <= MAX_BODY).then_some(body))
 }
 
+type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
 /// Handles `POST /input` (`pointer == false`) or `POST /pointer?xrate=&yrate=`.
 pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
     let Some(control) = ctx.input.as_ref() else {
@@ -153,54 +155,10 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             ),
         );
     };
-    let host = header_value(&request, "Host");
-    let guard = same_site(
-        host,
-        header_value(&request, "Origin"),
-        header_value(&request, "Referer"),
-    )
-    .and_then(|()| fetch_site(header_value(&request, "Sec-Fetch-Site")))
-    .and_then(|()| match ctx.auth {
-        Some(_) => Ok(()),
-        None => trusted_host(host),
-    });
-    if let Err(why) = guard {
-        log::warn!("input from {}: {why}", peer(&request));
-        return respond(request, text(403, &why));
-    }
-    let client = client_ip(&request);
-    if !control.limiter.allow(client, Instant::now()) {
-        return respond(
-            request,
-            text(
-                429,
-                &format!(
-                    "too many control events: at most {RATE_PER_SECOND} per second per client"
-                ),
-            )
-            .with_header(header("Retry-After", "1")),
-        );
-    }
-    let parsed = if pointer {
-        event_form::parse_pointer(split_url(request.url()).1)
-    } else {
-        match read_body(&mut request) {
-            Ok(Some(body)) => event_form::parse_form(&body),
-            Ok(None) => {
-                return respond(
-                    request,
-                    text(
-                        413,
-                        &format!("body over {MAX_BODY} bytes: send one event per request"),
-                    ),
-                );
-            }
-            Err(e) => return respond(request, text(400, &format!("cannot read the body: {e}"))),
-        }
-    };
-    let event = match parsed {
-        Ok(e) => e,
-        Err(why) => return respond(request, text(400, &why.0)),
+    let event = guard(ctx, control, &request).and_then(|()| read_event(&mut request, pointer));
+    let event = match event {
+        Ok(event) => event,
+        Err(refusal) => return respond(request, refusal),
     };
     let Some(area) = ctx.status.area() else {
         return respond(
@@ -226,6 +184,52 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             respond(request, text(status, &e.to_string()))
         }
     }
+}
+
+/// The checks before anything is read: same site, trusted host (without `--auth`), rate.
+fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answer> {
+    let host = header_value(request, "Host");
+    let site = same_site(
+        host,
+        header_value(request, "Origin"),
+        header_value(request, "Referer"),
+    )
+    .and_then(|()| fetch_site(header_value(request, "Sec-Fetch-Site")))
+    .and_then(|()| match ctx.auth {
+        Some(_) => Ok(()),
+        None => trusted_host(host),
+    });
+    if let Err(why) = site {
+        log::warn!("input from {}: {why}", peer(request));
+        return Err(text(403, &why));
+    }
+    if !control.limiter.allow(client_ip(request), Instant::now()) {
+        return Err(text(
+            429,
+            &format!("too many control events: at most {RATE_PER_SECOND} per second per client"),
+        )
+        .with_header(header("Retry-After", "1")));
+    }
+    Ok(())
+}
+
+/// The event from the tutorial's query or the form body, or the refusal to send.
+fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
+    let parsed = if pointer {
+        event_form::parse_pointer(split_url(request.url()).1)
+    } else {
+        match read_body(request) {
+            Ok(Some(body)) => event_form::parse_form(&body),
+            Ok(None) => {
+                return Err(text(
+                    413,
+                    &format!("body over {MAX_BODY} bytes: send one event per request"),
+                ));
+            }
+            Err(e) => return Err(text(400, &format!("cannot read the body: {e}"))),
+        }
+    };
+    parsed.map_err(|why| text(400, &why.0))
 }
 
 /// Logs what was done, never what was typed (it may be a password).

@@ -231,45 +231,7 @@ fn resolve_area(
                     "--monitor needs RandR, which X display {name} lacks"
                 )));
             }
-            let monitors = conn
-                .randr_get_monitors(root, true)
-                .or_lost(name)?
-                .reply()
-                .or_lost(name)?
-                .monitors;
-            let mut names = Vec::new();
-            for m in &monitors {
-                let n = conn
-                    .get_atom_name(m.name)
-                    .or_lost(name)?
-                    .reply()
-                    .or_lost(name)?
-                    .name;
-                names.push(String::from_utf8_lossy(&n).into_owned());
-            }
-            let index = wanted.parse::<usize>().ok();
-            let found = monitors
-                .iter()
-                .zip(&names)
-                .enumerate()
-                .find(|(i, (_, n))| Some(*i) == index || *n == wanted);
-            let Some((_, (m, _))) = found else {
-                return Err(SourceError::Unusable(format!(
-                    "--monitor {wanted:?}: X display {name} has monitors {}",
-                    names
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| format!("{i}={n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            };
-            let r = Region {
-                x: m.x.max(0) as u32,
-                y: m.y.max(0) as u32,
-                width: m.width.into(),
-                height: m.height.into(),
-            };
+            let r = monitor_area(conn, name, root, wanted)?;
             // A monitor may hang over the framebuffer's edge (panning); stream what exists.
             let r = Region {
                 width: r.width.min(whole.width.saturating_sub(r.x)),
@@ -284,6 +246,55 @@ fn resolve_area(
             Ok(r)
         }
     }
+}
+
+/// The rectangle of the RandR monitor named `wanted` (or with that index); the error lists the
+/// monitors there are.
+fn monitor_area(
+    conn: &RustConnection,
+    name: &str,
+    root: Window,
+    wanted: &str,
+) -> Result<Region, SourceError> {
+    let monitors = conn
+        .randr_get_monitors(root, true)
+        .or_lost(name)?
+        .reply()
+        .or_lost(name)?
+        .monitors;
+    let mut names = Vec::new();
+    for m in &monitors {
+        let n = conn
+            .get_atom_name(m.name)
+            .or_lost(name)?
+            .reply()
+            .or_lost(name)?
+            .name;
+        names.push(String::from_utf8_lossy(&n).into_owned());
+    }
+    let index = wanted.parse::<usize>().ok();
+    let found = monitors
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .find(|(i, (_, n))| Some(*i) == index || *n == wanted);
+    let Some((_, (m, _))) = found else {
+        return Err(SourceError::Unusable(format!(
+            "--monitor {wanted:?}: X display {name} has monitors {}",
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{i}={n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    Ok(Region {
+        x: m.x.max(0) as u32,
+        y: m.y.max(0) as u32,
+        width: m.width.into(),
+        height: m.height.into(),
+    })
 }
 
 /// Sets up MIT-SHM for `area`, or says once why the slow path is used.

@@ -1,0 +1,184 @@
+//! Unit tests of the command line: defaults, every refusal naming its flag, source-specific
+//! flags, the control guard and credentials that are never echoed.
+
+use super::*;
+use std::path::Path;
+
+fn env() -> Env {
+    Env {
+        display: Some(":0".into()),
+        auth: None,
+        cpus: 2,
+    }
+}
+
+fn run(args: &[&str]) -> Result<Config, ConfigError> {
+    match parse(args.iter().map(|s| s.to_string()), &env())? {
+        Command::Run(c) => Ok(*c),
+        other => panic!("expected a run command, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults() {
+    let c = run(&[]).unwrap();
+    assert_eq!(c.source, SourceKind::Pattern);
+    assert_eq!(c.listen, "0.0.0.0:8080".parse().unwrap());
+    assert_eq!(c.size, None);
+    assert_eq!(c.fps, 30);
+    assert_eq!(c.quality.get(), 80);
+    assert_eq!(c.max_clients, 64);
+    assert_eq!(c.idle_stop, Duration::from_secs(10));
+    assert_eq!(c.workers, 2);
+    assert!(!c.control);
+    assert!(c.auth.is_none());
+}
+
+#[test]
+fn values_are_parsed() {
+    let c = run(&[
+        "--size",
+        "640x480",
+        "--fps=15",
+        "--quality",
+        "55",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-clients",
+        "3",
+    ])
+    .unwrap();
+    assert_eq!(
+        c.size,
+        Some(Resolution {
+            width: 640,
+            height: 480
+        })
+    );
+    assert_eq!(c.fps, 15);
+    assert_eq!(c.quality.get(), 55);
+    assert_eq!(c.max_clients, 3);
+    assert_eq!(c.listen.port(), 0);
+}
+
+#[test]
+fn bad_values_name_the_flag() {
+    for (args, flag) in [
+        (&["--fps", "0"][..], "--fps"),
+        (&["--fps", "abc"][..], "--fps"),
+        (&["--quality", "101"][..], "--quality"),
+        (&["--size", "1280"][..], "--size"),
+        (&["--size", "8x8"][..], "--size"),
+        (&["--size", "100000x10"][..], "--size"),
+        (&["--listen", "nowhere"][..], "--listen"),
+        (&["--source", "webcam"][..], "--source"),
+        (&["--max-clients", "0"][..], "--max-clients"),
+        (&["--subsampling", "411"][..], "--subsampling"),
+        (&["--bogus"][..], "--bogus"),
+        (&["--fps"][..], "--fps"),
+    ] {
+        let e = run(args).unwrap_err();
+        assert!(e.to_string().contains(flag), "{args:?} gave {e}");
+    }
+}
+
+#[test]
+fn listen_forms() {
+    let p = |t| parse_listen(t).map(|a| a.to_string());
+    assert_eq!(p("8080").unwrap(), "0.0.0.0:8080");
+    assert_eq!(p(":9000").unwrap(), "0.0.0.0:9000");
+    assert_eq!(p("127.0.0.1:0").unwrap(), "127.0.0.1:0");
+    assert_eq!(p("[::1]:8080").unwrap(), "[::1]:8080");
+    assert!(parse_listen("localhost:8080").unwrap().ip().is_loopback());
+    for bad in ["", "nowhere", "localhost", "1.2.3.4:99999", "host:"] {
+        assert!(
+            parse_listen(bad).unwrap_err().0.contains("--listen"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn stray_values_are_not_echoed() {
+    let e = run(&["--control", "me:secret"]).unwrap_err();
+    assert!(!e.0.contains("secret"), "{e}");
+}
+
+#[test]
+fn source_specific_flags_need_their_source() {
+    assert!(
+        run(&["--device", "/dev/video1"])
+            .unwrap_err()
+            .0
+            .contains("--source camera")
+    );
+    assert!(
+        run(&["--control"])
+            .unwrap_err()
+            .0
+            .contains("--source screen")
+    );
+    assert!(run(&["--source", "screen", "--size", "640x480"]).is_err());
+    assert!(run(&["--source", "camera", "--device", "/dev/video1", "--flip"]).is_ok());
+}
+
+#[test]
+fn control_on_network_needs_auth() {
+    let e = run(&["--source", "screen", "--control"]).unwrap_err();
+    assert!(e.0.contains("--auth"), "{e}");
+    assert!(
+        run(&[
+            "--source",
+            "screen",
+            "--control",
+            "--listen",
+            "127.0.0.1:8080"
+        ])
+        .is_ok()
+    );
+    let c = run(&["--source", "screen", "--control", "--auth", "me:secret"]).unwrap();
+    assert_eq!(c.auth.unwrap().password, "secret");
+}
+
+#[test]
+fn credentials_are_never_echoed() {
+    let e = run(&["--auth", "nocolon-secret"]).unwrap_err();
+    assert!(!e.to_string().contains("secret"));
+    assert!(
+        !format!(
+            "{:?}",
+            Credentials {
+                user: "u".into(),
+                password: "pw123".into()
+            }
+        )
+        .contains("pw123")
+    );
+}
+
+#[test]
+fn region_and_monitor() {
+    let c = run(&["--source", "screen", "--region", "800x600+10+20"]).unwrap();
+    assert_eq!(
+        c.area,
+        ScreenArea::Region(Region {
+            x: 10,
+            y: 20,
+            width: 800,
+            height: 600
+        })
+    );
+    assert!(run(&["--source", "screen", "--region", "800x600"]).is_err());
+    assert!(run(&["--source", "screen", "--region", "1x1+0+0"]).is_err());
+    let c = run(&["--source", "screen", "--monitor", "HDMI-1"]).unwrap();
+    assert_eq!(c.area, ScreenArea::Monitor("HDMI-1".into()));
+}
+
+#[test]
+fn help_and_version() {
+    assert!(matches!(parse(["--help"], &env()), Ok(Command::Help)));
+    assert!(matches!(parse(["-V"], &env()), Ok(Command::Version)));
+    assert!(
+        matches!(parse(["--list-formats", "--device", "/dev/video3"], &env()), Ok(Command::ListFormats(p)) if p == Path::new("/dev/video3"))
+    );
+}
