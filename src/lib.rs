@@ -124,6 +124,11 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         })
     };
     let capture = start_capture(&config, source, &hub, &viewers, &status, stop.clone())?;
+    let hangups = {
+        let hub = hub.clone();
+        http::hangup::Hangups::start(Box::new(move || hub.wake_all()))
+            .map_err(|e| Error::Io("cannot watch client sockets".into(), e))?
+    };
     let on_signal = stop.clone();
     ctrlc::set_handler(move || on_signal()).map_err(|e| {
         Error::Io(
@@ -152,6 +157,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
             1.0 / http::LOGIN_REFILL_SECS,
             http::LOGIN_BURST,
         ),
+        hangups,
     });
     listener.serve(ctx);
     stop();
