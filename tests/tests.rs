@@ -7,5 +7,6 @@ mod xrecord;
 
 mod camera;
 mod control;
+mod hostile;
 mod http;
 mod screen;
