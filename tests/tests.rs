@@ -9,4 +9,5 @@ mod camera;
 mod control;
 mod hostile;
 mod http;
+mod resources;
 mod screen;

@@ -32,6 +32,25 @@ impl Listener {
         }
     }
 }
+impl Listener {
+    /// deskcam patch: accepts a connection only if one is already waiting.
+    pub(crate) fn accept_now(&self) -> Option<Connection> {
+        let set = |yes| match self {
+            Self::Tcp(l) => l.set_nonblocking(yes),
+            #[cfg(unix)]
+            Self::Unix(l) => l.set_nonblocking(yes),
+        };
+        set(true).ok()?;
+        let conn = self.accept().ok().map(|(c, _)| c);
+        let _ = set(false);
+        // An accepted socket must block like every other (it inherits nothing from here
+        // on Linux, but say so).
+        if let Some(c) = &conn {
+            let _ = c.set_nonblocking(false);
+        }
+        conn
+    }
+}
 impl From<TcpListener> for Listener {
     fn from(s: TcpListener) -> Self {
         Self::Tcp(s)

@@ -356,6 +356,10 @@ fn accept_loop(listener: Listener, close: &AtomicBool, shared: &Arc<client::Shar
         }
     };
     while !close.load(Relaxed) {
+        // Taken back as soon as a descriptor is free again.
+        if spare.is_none() {
+            spare = File::open("/dev/null").ok();
+        }
         match listener.accept() {
             Ok((conn, remote)) => {
                 let conn = Arc::new(conn);
@@ -371,20 +375,27 @@ fn accept_loop(listener: Listener, close: &AtomicBool, shared: &Arc<client::Shar
                 }
             }
             Err(e) if out_of_descriptors(&e) => {
-                warn(&format_args!(
-                    "out of file descriptors: turning new clients away ({})",
-                    e
-                ));
-                shared.pending.drop_oldest();
-                // The spare descriptor makes room to accept the newcomer and say so.
+                // The spare descriptor makes room to accept a newcomer and say so. Linux
+                // reports EMFILE before it looks at the backlog, so the accept must not wait:
+                // a client arriving once descriptors are free again must be served.
                 drop(spare.take());
-                if let Ok((conn, _)) = listener.accept() {
-                    client::turn_away(&conn, "the server is out of connections: try again shortly");
+                match listener.accept_now() {
+                    Some(conn) => {
+                        warn(&format_args!(
+                            "out of file descriptors: turning new clients away ({})",
+                            e
+                        ));
+                        // Room for the next newcomer: the idle connection waiting longest.
+                        shared.pending.drop_oldest();
+                        client::turn_away(
+                            &conn,
+                            "the server is out of connections: try again shortly",
+                        );
+                    }
+                    // Nobody waiting: do not spin on a listener that reports EMFILE at once.
+                    None => thread::sleep(Duration::from_millis(10)),
                 }
                 spare = File::open("/dev/null").ok();
-                if spare.is_none() {
-                    thread::sleep(Duration::from_millis(10));
-                }
             }
             Err(e) if e.kind() == IoErrorKind::ConnectionAborted => {}
             Err(e) => {
