@@ -25,6 +25,7 @@ test: deps-test
 bench: deps-bench
 	$(CARGO) build --release
 	$(CARGO) bench --bench fanout
+	$(CARGO) bench --bench snapshot
 	@# The screen bench compares the default build with a libjpeg-turbo build of its own.
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg || \
 		echo "turbojpeg build failed: the screen bench reports it as not measured"
