@@ -95,31 +95,32 @@ fn closed_by_server(mut s: &TcpStream) -> bool {
     }
 }
 
-#[test]
-fn slow_headers_are_cut_at_the_deadline_and_capped() {
+/// 300 clients send `first` at once and then one more byte a second. The server must keep
+/// answering, hold at most its cap of them (`threads_each` threads apiece), cut every one 10 s
+/// after its first byte (answering `cut_status`) or drop it as the longest waiting, and be back
+/// at rest once they are gone.
+fn slow_clients(first: &[u8], threads_each: usize, cut_status: &str, what: &str) {
+    const N: usize = 300;
     let d = Deskcam::start(&["--size", "160x120", "--fps", "5"]);
     let base = baseline(&d);
-    const N: usize = 300;
-    let head = b"GET /state HTTP/1.1\r\nHost: x\r\nX-Slow: ";
     let socks: Vec<TcpStream> = (0..N)
         .map(|_| TcpStream::connect(d.addr).unwrap())
         .collect();
     let start = Instant::now();
-    // One byte per connection per second: the head never completes.
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<TcpStream> = socks.iter().map(|s| s.try_clone().unwrap()).collect();
     let trickle = {
-        let stop = stop.clone();
+        let (stop, first) = (stop.clone(), first.to_vec());
         thread::spawn(move || {
             let mut writers = writers;
-            let mut i = 0;
+            for w in &mut writers {
+                let _ = w.write_all(&first);
+            }
             while !stop.load(Ordering::Relaxed) {
-                let byte = head.get(i).copied().unwrap_or(b'a');
-                for w in &mut writers {
-                    let _ = w.write_all(&[byte]);
-                }
-                i += 1;
                 thread::sleep(Duration::from_secs(1));
+                for w in &mut writers {
+                    let _ = w.write_all(b"a");
+                }
             }
         })
     };
@@ -128,47 +129,68 @@ fn slow_headers_are_cut_at_the_deadline_and_capped() {
         wait_until(Duration::from_secs(3), || {
             socks.iter().filter(|s| closed_by_server(s)).count() >= N - 128
         }),
-        "the oldest waiting connections were not dropped"
+        "{what}: the oldest waiting connections were not dropped"
     );
-    let cap = base.0 + 128 + 4;
+    let cap = base.0 + 128 * threads_each + 4;
     let mut peak = 0;
     // While they trickle, the server keeps answering and holds at most its cap of them.
     while start.elapsed() < Duration::from_secs(8) {
         let t = Instant::now();
         assert_eq!(get(d.addr, "/state").status, 200);
-        assert!(t.elapsed() < Duration::from_secs(1), "slow to answer");
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "{what}: slow to answer"
+        );
         peak = peak.max(usage(&d).0);
         thread::sleep(Duration::from_millis(250));
     }
     assert!(
         peak <= cap,
-        "{peak} threads for {N} slow clients (at rest {base:?})"
+        "{what}: {peak} threads for {N} clients (at rest {base:?})"
     );
     // 10 s after its first byte, every one has been cut, though all still trickle.
     let cut = wait_until(Duration::from_secs(5), || usage(&d) == base);
     println!(
-        "slow headers: peak {peak} threads for {N} clients, {:?} threads/fds {:.1} s after the first byte (at rest {base:?})",
+        "{what}: peak {peak} threads for {N} clients, {:?} threads/fds {:.1} s after the first byte (at rest {base:?})",
         usage(&d),
         start.elapsed().as_secs_f64()
     );
-    assert!(cut, "slow heads outlived the deadline: {:?}", usage(&d));
+    assert!(cut, "{what}: outlived the deadline: {:?}", usage(&d));
     stop.store(true, Ordering::Relaxed);
     let _ = trickle.join();
-    let (mut timed_out, mut dropped) = (0, 0);
+    let (mut answered, mut dropped) = (0, 0);
     for mut s in socks {
         s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
         let mut reply = Vec::new();
         let _ = s.read_to_end(&mut reply);
-        match reply.starts_with(b"HTTP/1.1 408") {
-            true => timed_out += 1,
-            false if reply.is_empty() => dropped += 1,
-            false => panic!("{}", String::from_utf8_lossy(&reply)),
+        if reply.starts_with(cut_status.as_bytes()) {
+            answered += 1;
+        } else if reply.is_empty() {
+            dropped += 1;
+        } else {
+            panic!("{what}: {}", String::from_utf8_lossy(&reply));
         }
     }
-    println!("slow headers: {timed_out} answered 408, {dropped} dropped as the oldest waiting");
-    assert!(timed_out > 0 && timed_out <= 128, "{timed_out} got 408");
-    assert_eq!(timed_out + dropped, N);
-    assert_released(&d, base, "slow headers");
+    println!("{what}: {answered} answered {cut_status:?}, {dropped} dropped as the oldest waiting");
+    assert!(
+        answered > 0 && answered <= 128,
+        "{what}: {answered} answered"
+    );
+    assert_eq!(answered + dropped, N);
+    assert_released(&d, base, what);
+}
+
+#[test]
+fn slow_headers_are_cut_at_the_deadline_and_capped() {
+    slow_clients(b"G", 1, "HTTP/1.1 408", "slow headers");
+}
+
+/// A complete head, then a body a byte a second: the server skips unread bodies, so each holds
+/// a connection thread and a handler thread until its deadline.
+#[test]
+fn slow_bodies_are_cut_at_the_deadline_and_capped() {
+    let head = b"POST /state HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+    slow_clients(head, 2, "HTTP/1.1 405", "slow bodies");
 }
 
 #[test]

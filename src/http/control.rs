@@ -194,6 +194,9 @@ fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
                     &format!("body over {MAX_BODY} bytes: send one event per request"),
                 ));
             }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(text(408, &format!("the body did not arrive in time: {e}")));
+            }
             Err(e) => return Err(text(400, &format!("cannot read the body: {e}"))),
         }
     };

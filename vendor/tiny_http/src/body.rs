@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::connection::Connection;
 use crate::head::{parse_field, read_line, Framing, LineError};
+use crate::pending::Ticket;
 
 /// Reads a connection with a read timeout computed before every read: the idle timeout while
 /// no request has started, else what is left until the request's deadline.
@@ -85,6 +86,8 @@ pub struct Body {
     /// `100 Continue` is owed before the first read.
     continue_owed: bool,
     conn: Arc<Connection>,
+    /// The connection's place among those not done sending their request, until the body ends.
+    waiting: Option<Ticket>,
 }
 
 fn malformed(why: &str) -> io::Error {
@@ -100,6 +103,7 @@ impl Body {
         framing: Framing,
         expect_continue: bool,
         conn: Arc<Connection>,
+        waiting: Option<Ticket>,
     ) -> Body {
         let state = match framing {
             Framing::None | Framing::Length(0) => State::Done,
@@ -111,6 +115,7 @@ impl Body {
             continue_owed: expect_continue && state != State::Done,
             state,
             conn,
+            waiting,
         }
     }
 
@@ -266,6 +271,9 @@ impl Read for Body {
         if result.is_err() {
             self.state = State::Broken;
         }
+        if matches!(self.state, State::Done | State::Broken) {
+            self.waiting = None;
+        }
         result
     }
 }
@@ -284,7 +292,7 @@ mod tests {
         drop(client);
         let conn = Arc::new(Connection::from(server));
         let input = BufReader::new(SocketReader::new(conn.clone(), Duration::from_secs(5)));
-        let mut b = Body::new(input, framing, false, conn);
+        let mut b = Body::new(input, framing, false, conn, None);
         b.input.as_mut().unwrap().get_mut().deadline =
             Some(Instant::now() + Duration::from_secs(5));
         b

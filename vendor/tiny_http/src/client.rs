@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::body::{Input, SocketReader};
 use crate::connection::Connection;
-use crate::head::{read_head, HeadError, Refusal};
+use crate::head::{read_head, Framing, HeadError, Refusal};
 use crate::pending::Pending;
 use crate::request::{Done, Request};
 use crate::util::MessagesQueue;
@@ -22,7 +22,7 @@ use crate::{Limits, Message};
 /// What every connection thread shares.
 pub(crate) struct Shared {
     pub messages: Arc<MessagesQueue<Message>>,
-    pub pending: Pending,
+    pub pending: Arc<Pending>,
     pub limits: Limits,
 }
 
@@ -39,8 +39,8 @@ pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &
         SocketReader::new(conn.clone(), limits.idle_timeout),
     );
     loop {
+        let waiting = shared.pending.enter(&conn);
         let head = {
-            let _waiting = shared.pending.enter(&conn);
             input.get_mut().deadline = None;
             // Idle until a request starts; silence or a hang-up just ends the connection.
             match input.fill_buf() {
@@ -65,7 +65,17 @@ pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &
             }
         };
         let (sender, receiver) = mpsc::channel();
-        let request = Request::new(head, input, conn.clone(), remote, limits.max_drain, sender);
+        // A request with a body stays in the registry until the body is in.
+        let waiting = (head.framing != Framing::None).then_some(waiting);
+        let request = Request::new(
+            head,
+            input,
+            conn.clone(),
+            remote,
+            limits.max_drain,
+            waiting,
+            sender,
+        );
         shared.messages.push(request.into());
         match receiver.recv() {
             Ok(Done { input: Some(back) }) => input = back,

@@ -133,8 +133,8 @@ pub struct Limits {
     pub head_deadline: Duration,
     /// A connection with no request under way is closed after this long without a byte.
     pub idle_timeout: Duration,
-    /// Most connections waiting for a request head at once; beyond, the longest waiting one
-    /// is closed.
+    /// Most connections waiting for a request head, or for the body after it, at once;
+    /// beyond, the longest waiting one is closed.
     pub max_pending: usize,
     /// Longest request line, CRLF included (414 beyond).
     pub max_request_line: usize,
@@ -243,7 +243,7 @@ impl Server {
         let messages = MessagesQueue::with_capacity(8);
         let shared = Arc::new(client::Shared {
             messages: messages.clone(),
-            pending: pending::Pending::new(limits.max_pending),
+            pending: Arc::new(pending::Pending::new(limits.max_pending)),
             limits,
         });
         let inside_close_trigger = close_trigger.clone();

@@ -1,5 +1,5 @@
-//! deskcam patch: a cap on connections that have not sent a complete request head, oldest
-//! dropped first. Each holds a thread and a descriptor; without a cap, 500 clients sending a
+//! deskcam patch: a cap on connections that have not sent a complete request (its head, and
+//! its body if it has one), oldest dropped first. Each holds a thread and a descriptor; without a cap, 500 clients sending a
 //! header byte now and then held 508 threads and 1006 descriptors. A real client sends its
 //! head in one packet and leaves this state within milliseconds, so the connections that pile
 //! up here and get dropped are idle or deliberately slow ones.
@@ -18,12 +18,12 @@ pub(crate) struct Pending {
 }
 
 /// A connection's place in the registry, given up on drop.
-pub(crate) struct Ticket<'a> {
-    pending: &'a Pending,
+pub(crate) struct Ticket {
+    pending: Arc<Pending>,
     id: u64,
 }
 
-impl Drop for Ticket<'_> {
+impl Drop for Ticket {
     fn drop(&mut self) {
         lock(&self.pending.waiting).remove(&self.id);
     }
@@ -44,7 +44,7 @@ impl Pending {
 
     /// Registers `conn` as waiting for a request head; when the registry is full, the
     /// connection that has waited longest is shut down (its reader sees EOF and ends).
-    pub fn enter(&self, conn: &Arc<Connection>) -> Ticket<'_> {
+    pub fn enter(self: &Arc<Self>, conn: &Arc<Connection>) -> Ticket {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let mut waiting = lock(&self.waiting);
         while waiting.len() >= self.cap {
@@ -53,7 +53,10 @@ impl Pending {
             }
         }
         waiting.insert(id, conn.clone());
-        Ticket { pending: self, id }
+        Ticket {
+            pending: self.clone(),
+            id,
+        }
     }
 
     /// Shuts down the connection that has waited longest, if any (to free a descriptor).

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::body::{Body, Input};
 use crate::connection::{Connection, Socket};
 use crate::head::{Framing, Head};
+use crate::pending::Ticket;
 use crate::{HTTPVersion, Header, Method, Response};
 
 /// deskcam patch: what the connection learns when a request is over: its input back, to read
@@ -57,6 +58,7 @@ impl Request {
         conn: Arc<Connection>,
         remote_addr: Option<SocketAddr>,
         max_drain: usize,
+        waiting: Option<Ticket>,
         done: Sender<Done>,
     ) -> Request {
         let body_length = match head.framing {
@@ -64,7 +66,13 @@ impl Request {
             _ => None,
         };
         Request {
-            body: Body::new(input, head.framing, head.expect_continue, conn.clone()),
+            body: Body::new(
+                input,
+                head.framing,
+                head.expect_continue,
+                conn.clone(),
+                waiting,
+            ),
             conn,
             remote_addr,
             method: head.method,
