@@ -18,8 +18,10 @@ deps-test:
 deps-bench:
 	@tools/deps.sh bench
 
-# Unit tests beside the code, then end-to-end tests against the real binary.
+# Unit tests beside the code (ours, then the vendored HTTP parser's), then end-to-end tests
+# against the real binary.
 test: deps-test
+	$(CARGO) test --release -p tiny_http
 	$(CARGO) test --release
 
 bench: deps-bench

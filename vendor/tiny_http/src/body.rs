@@ -7,7 +7,7 @@
 //! handed to the handler as complete), and dropped the signal that an unread body was too
 //! large to skip, so the body was then parsed as the next request.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -105,15 +105,6 @@ impl std::io::Write for &Connection {
     }
 }
 impl Connection {
-    /// Gets the peer's address. Some for TCP, None for Unix sockets.
-    pub(crate) fn peer_addr(&self) -> std::io::Result<Option<SocketAddr>> {
-        match self {
-            Self::Tcp(s) => s.peer_addr().map(Some),
-            #[cfg(unix)]
-            Self::Unix(_) => Ok(None),
-        }
-    }
-
     pub(crate) fn shutdown(&self, how: Shutdown) -> std::io::Result<()> {
         match self {
             Self::Tcp(s) => s.shutdown(how),

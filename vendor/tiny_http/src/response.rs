@@ -182,6 +182,39 @@ fn choose_transfer_encoding(
     TransferEncoding::Chunked
 }
 
+/// deskcam patch: sends the head (already in `out`) and the body, in one write when the body
+/// is known and not too large (so they leave in as few segments as possible); a large body
+/// follows in large writes, one of unknown length in chunks.
+fn send_with_body<W: Write>(
+    mut writer: W,
+    mut out: Vec<u8>,
+    mut reader: Box<dyn Read + '_>,
+    data_length: Option<usize>,
+) -> IoResult<()> {
+    match data_length {
+        Some(l) if l <= COALESCE_BODY => {
+            out.reserve(l);
+            reader.take(l as u64).read_to_end(&mut out)?;
+            writer.write_all(&out)
+        }
+        Some(l) => {
+            writer.write_all(&out)?;
+            copy_large(&mut reader.take(l as u64), &mut writer, |w, data| {
+                w.write_all(data)
+            })
+        }
+        None => {
+            writer.write_all(&out)?;
+            copy_large(&mut reader, &mut writer, |w, data| {
+                write!(w, "{:x}\r\n", data.len())?;
+                w.write_all(data)?;
+                w.write_all(b"\r\n")
+            })?;
+            writer.write_all(b"0\r\n\r\n")
+        }
+    }
+}
+
 /// Copies `reader` to `writer` in 64 KiB blocks through `put` (which frames each block).
 fn copy_large<R: Read + ?Sized, W: Write>(
     reader: &mut R,
@@ -240,9 +273,10 @@ where
     }
 
     /// Set a threshold for `Content-Length` where we chose chunked
-    /// transfer. Notice that chunked transfer might happen regardless of
-    /// this threshold, for instance when the request headers indicate
-    /// it is wanted or when there is no `Content-Length`.
+    /// transfer.
+    ///
+    /// deskcam patch: ignored. A known length is always sent as `Content-Length`; only a body
+    /// of unknown length goes chunked (to HTTP/1.1 clients).
     pub fn with_chunked_threshold(mut self, length: usize) -> Response<R> {
         self.chunked_threshold = Some(length);
         self
@@ -255,10 +289,8 @@ where
         self.reader
     }
 
-    /// The current `Content-Length` threshold for switching over to
-    /// chunked transfer. The default is 32768 bytes. Notice that
-    /// chunked transfer is mutually exclusive with sending a
-    /// `Content-Length` header as per the HTTP spec.
+    /// The `Content-Length` threshold upstream switched to chunked transfer at (32768 bytes by
+    /// default). deskcam patch: no longer used.
     pub fn chunked_threshold(&self) -> usize {
         self.chunked_threshold.unwrap_or(32768)
     }
@@ -423,30 +455,7 @@ where
         if do_not_send_body {
             return writer.write_all(&out);
         }
-        match data_length {
-            // deskcam patch: head and body in one write, so they leave in as few segments as
-            // possible; a large body follows in large writes.
-            Some(l) if l <= COALESCE_BODY => {
-                out.reserve(l);
-                reader.take(l as u64).read_to_end(&mut out)?;
-                writer.write_all(&out)
-            }
-            Some(l) => {
-                writer.write_all(&out)?;
-                copy_large(&mut reader.take(l as u64), &mut writer, |w, data| {
-                    w.write_all(data)
-                })
-            }
-            None => {
-                writer.write_all(&out)?;
-                copy_large(&mut reader, &mut writer, |w, data| {
-                    write!(w, "{:x}\r\n", data.len())?;
-                    w.write_all(data)?;
-                    w.write_all(b"\r\n")
-                })?;
-                writer.write_all(b"0\r\n\r\n")
-            }
-        }
+        send_with_body(writer, out, reader, data_length)
     }
 
     /// Retrieves the current value of the `Response` status code
