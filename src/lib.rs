@@ -79,8 +79,8 @@ impl Error {
     }
 }
 
-/// Raises the soft open-file limit to the hard one: every client is a socket, and tiny_http's
-/// accept thread panics when it runs out of descriptors (tiny_http issue #195).
+/// Raises the soft open-file limit to the hard one: every client is a socket, and beyond the
+/// limit newcomers can only be turned away (503).
 fn raise_fd_limit() {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);

@@ -3,10 +3,10 @@
 //! hub ([`stream`], [`snapshot`]), the source status (`/state`) or the input injector
 //! ([`control`]).
 //!
-//! tiny_http has faults we work around here (each verified; vendor/tiny_http/PATCHES.md lists
-//! the ones fixed in its code): streams bypass its response writer, sockets get a send timeout
-//! through the listener, the fd limit is raised and streaming clients are capped so it never
-//! runs out of descriptors (tiny_http issue #195).
+//! The vendored tiny_http reads requests strictly and bounds every connection
+//! (vendor/tiny_http/PATCHES.md); here, streams bypass its response writer, sockets get a send
+//! timeout through the listener, streaming clients are capped, and a client hanging up while
+//! its handler waits is noticed at once ([`hangup`]).
 
 pub mod auth;
 pub mod control;
