@@ -59,6 +59,10 @@ line  | 400 | close | the absolute form with user information | GET http://evil@
 line  | 400 | close | the absolute form of another scheme | GET ftp://{A}/state HTTP/1.1\r\nHost: {A}\r\n\r\n
 line  | 400 | close | the absolute form with a name for a port | GET http://127.0.0.1:x/state HTTP/1.1\r\nHost: {A}\r\n\r\n
 line  | 204 | half  | OPTIONS * | OPTIONS * HTTP/1.1\r\nHost: {A}\r\n\r\n
+line  | 200 | half  | the absolute form with https | GET https://{A}/state HTTP/1.1\r\nHost: {A}\r\n\r\n
+line  | 200 | half  | raw {, |, } and ^ in a query (browsers send them) | GET /state?a={b}|c^d HTTP/1.1\r\nHost: {A}\r\n\r\n
+keep  | 200,200 | half | an h2c upgrade is served as HTTP/1.1 | GET /state HTTP/1.1\r\nHost: {A}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\nGET /state HTTP/1.1\r\nHost: {A}\r\n\r\n
+keep  | 200,200 | half | a WebSocket upgrade is served as HTTP/1.1 | GET /state HTTP/1.1\r\nHost: {A}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nGET /state HTTP/1.1\r\nHost: {A}\r\n\r\n
 host  | 400 | close | HTTP/1.1 without Host | GET /state HTTP/1.1\r\n\r\n{smuggle}
 host  | 200 | half  | HTTP/1.0 without Host | GET /state HTTP/1.0\r\n\r\n
 host  | 400 | close | two equal Host headers | GET /state HTTP/1.1\r\nHost: {A}\r\nHost: {A}\r\n\r\n
@@ -86,6 +90,7 @@ field | 400 | close | a line without a colon | GET /state HTTP/1.1\r\nHost: {A}\
 field | 400 | close | an empty name | GET /state HTTP/1.1\r\nHost: {A}\r\n: 1\r\n\r\n
 field | 400 | close | a name that is not a token | GET /state HTTP/1.1\r\nHost: {A}\r\nX(A): 1\r\n\r\n
 field | 431 | close | 101 header lines | GET /state HTTP/1.1\r\nHost: {A}\r\n{hdrs*101}\r\n
+field | 200 | half  | 100 header lines | GET /state HTTP/1.1\r\nHost: {A}\r\n{hdrs*99}\r\n
 field | 431 | close | 17 KiB of headers | GET /state HTTP/1.1\r\nHost: {A}\r\nX-A: {x*17000}\r\n\r\n
 field | 417 | close | an unknown expectation | GET /state HTTP/1.1\r\nHost: {A}\r\nExpect: teapot\r\n\r\n
 field | 200 | half  | tabs and spaces around a value | GET /state HTTP/1.1\r\nHost:\t{A} \t\r\n\r\n
