@@ -94,8 +94,8 @@ pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
     })
 }
 
-/// Most connections that may wait for a request head at once (each holds a thread and a
-/// descriptor); the longest waiting is closed beyond it.
+/// Most connections that may be still sending their request (head, or a body after it) at
+/// once; each holds a thread or two and a descriptor. The longest waiting is closed beyond it.
 pub const MAX_PENDING: usize = 128;
 
 /// tiny_http's limits (vendor/tiny_http/PATCHES.md), with the waiting connections kept to a
