@@ -1,13 +1,11 @@
 //! Camera end-to-end tests against real V4L2 drivers: vivid (a virtual camera) and
-//! v4l2loopback fed by ffmpeg, inside the qemu test bed (`../shared/v4l2-testbed`), because
+//! v4l2loopback fed by ffmpeg, inside the project's qemu test bed (`V4L2_TESTBED`), because
 //! this machine's kernel has no video drivers. Every scenario runs in ONE guest boot
 //! (`tests/camera/scenarios.sh`, 20-40 s per boot); this test asserts each expected check
 //! printed PASS. A missing test bed is a failure, not a skip.
 
 use std::path::PathBuf;
 use std::process::Command;
-
-use crate::util;
 
 /// Every check the scenario script must pass (its `PASS name` lines).
 const EXPECTED: &[&str] = &[
@@ -92,7 +90,10 @@ fn camera_scenarios_in_the_v4l2_testbed() {
         .args([
             "-t",
             "1200",
-            &format!("DESKCAM='{}' sh tests/camera/scenarios.sh", util::binary()),
+            &format!(
+                "DESKCAM='{}' sh tests/camera/scenarios.sh",
+                testkit::server::binary().display()
+            ),
         ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
