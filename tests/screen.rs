@@ -10,7 +10,7 @@ use testkit::child::{ffmpeg_reads, tool};
 use testkit::http::{self, MjpegReader, State};
 use testkit::picture::{Picture, Rgb, rgb};
 use testkit::server::{Deskcam, refused};
-use testkit::wait::{wait_for, wait_until};
+use testkit::wait::wait_until;
 use testkit::x11::{Painter, Xvfb};
 use testkit::x11rb::connection::Connection;
 use testkit::x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, WindowClass};
@@ -28,6 +28,15 @@ fn snapshot(d: &Deskcam) -> Picture {
 
 fn state(d: &Deskcam) -> State {
     State::fetch(d.addr)
+}
+
+/// Waits (bounded) until /state reports `area` as the streamed area: the capture thread
+/// publishes it beside the frames, so a client may see a frame of a new size a moment first.
+fn state_shows_area(d: &Deskcam, area: &str) {
+    let shown = wait_until(Duration::from_secs(5), || {
+        state(d).str("area") == Some(area)
+    });
+    assert!(shown, "{}", state(d));
 }
 
 /// Waits (bounded) until a snapshot shows `want` at (x, y); returns that snapshot.
@@ -151,8 +160,7 @@ fn region_streams_only_that_rectangle() {
     let pic = snapshot_showing(&d, 50, 50, 0xFF0000);
     assert_eq!((pic.width, pic.height), (200, 100));
     assert!(near(pic.at(150, 50), 0x000000), "{:?}", pic.at(150, 50));
-    let state = state(&d);
-    assert_eq!(state.str("area"), Some("200x100+300+200"), "{state}");
+    state_shows_area(&d, "200x100+300+200");
 }
 
 #[test]
@@ -322,9 +330,7 @@ fn randr_mode_switch_streams_the_new_size() {
             size = markers::size(&jpeg);
         }
         assert_eq!(size, Some(want), "{}", d.log());
-        let state = state(&d);
-        let area = format!("{}x{}+0+0", want.0, want.1);
-        assert_eq!(state.str("area"), Some(area.as_str()), "{state}");
+        state_shows_area(&d, &format!("{}x{}+0+0", want.0, want.1));
     }
 }
 
@@ -357,9 +363,8 @@ fn x_server_restart_at_a_new_size_reconnects() {
         }
     }
     assert_eq!(size, Some((800, 600)), "{}", d.log());
-    let state = state(&d);
-    assert_eq!(state.bool("online"), Some(true), "{state}");
-    assert_eq!(state.str("area"), Some("800x600+0+0"), "{state}");
+    state_shows_area(&d, "800x600+0+0");
+    assert_eq!(state(&d).bool("online"), Some(true), "{}", state(&d));
 }
 
 #[test]
@@ -385,10 +390,7 @@ fn monitor_by_index_or_name_and_unknown_monitor_lists_them() {
     for m in ["0", "screen"] {
         let d = screen(&x.display, &["--no-cursor", "--monitor", m]);
         // /state gets the source's facts from the capture thread, just after start-up.
-        let area = wait_for(Duration::from_secs(5), || {
-            state(&d).str("area").map(str::to_string)
-        });
-        assert_eq!(area.as_deref(), Some("640x480+0+0"), "{m}: {}", state(&d));
+        state_shows_area(&d, "640x480+0+0");
     }
     screen_refused(
         &x.display,
