@@ -4,14 +4,13 @@
 //! same connection in the same run as the baseline. Goal: snapshot median ≤ 2 ms at 640x480.
 //! Every snapshot must come with `Content-Length` (never chunked).
 
-#[path = "../tests/util.rs"]
-mod util;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use util::Deskcam;
+use testkit::procfs;
+use testkit::server::Deskcam;
+use testkit::stats::{ms, percentile};
 
 const REQUESTS: usize = 200;
 const WARM_UP: usize = 20;
@@ -61,29 +60,20 @@ impl Poller {
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Median and 95th percentile, in ms.
-fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
-    times.sort();
-    let at = |q: f64| ms(times[((times.len() - 1) as f64 * q).round() as usize]);
-    (at(0.5), at(0.95))
-}
-
-/// (median, p95, bytes) for `REQUESTS` requests of `path` on one connection.
+/// (median ms, p95 ms, bytes) for `REQUESTS` requests of `path` on one connection.
 fn run(addr: SocketAddr, path: &str) -> (f64, f64, usize) {
     let mut p = Poller::connect(addr, path);
     for _ in 0..WARM_UP {
         p.ask();
     }
-    let (times, sizes): (Vec<_>, Vec<_>) = (0..REQUESTS).map(|_| p.ask()).unzip();
-    let (median, p95) = percentiles(times);
+    let (mut times, sizes): (Vec<_>, Vec<_>) = (0..REQUESTS).map(|_| p.ask()).unzip();
+    let median = ms(percentile(&mut times, 0.5));
+    let p95 = ms(percentile(&mut times, 0.95));
     (median, p95, sizes.iter().sum::<usize>() / sizes.len())
 }
 
 fn main() {
+    let load = procfs::loadavg();
     println!(
         "snapshot bench: {REQUESTS} back-to-back requests on one keep-alive connection (after {WARM_UP} to warm up)"
     );
@@ -106,4 +96,5 @@ fn main() {
             println!("goal: snapshot median ≤ 2 ms at 640x480: {verdict} ({snap_median:.3} ms)");
         }
     }
+    println!("{}", procfs::load_report(&load));
 }

@@ -10,8 +10,10 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::util::*;
-use crate::xrecord::{Rec, Recorder};
+use testkit::http::{get, post};
+use testkit::server::Deskcam;
+use testkit::wait::wait_until;
+use testkit::x11::{Rec, Recorder, Xvfb};
 
 /// `class | answers | end | name | raw`. Answers: the statuses in order (`-` for none). End:
 /// `close` means the server must close the connection by itself (our side stays open);

@@ -4,30 +4,25 @@
 //! checks they come back to that baseline within 2 s of the clients leaving, and that the
 //! stream slots (`/state` `clients`) do too.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::util::*;
+use testkit::http::get;
+use testkit::procfs;
+use testkit::server::Deskcam;
+use testkit::wait::wait_until;
 
 /// How soon after the clients leave everything must be back.
 const RELEASE: Duration = Duration::from_secs(2);
 
-fn count_dir(path: String) -> usize {
-    std::fs::read_dir(path).map_or(0, |d| d.count())
-}
-
 /// The server's threads and open descriptors.
 fn usage(d: &Deskcam) -> (usize, usize) {
     let pid = d.child.id();
-    (
-        count_dir(format!("/proc/{pid}/task")),
-        count_dir(format!("/proc/{pid}/fd")),
-    )
+    (procfs::threads(pid), procfs::descriptors(pid))
 }
 
 fn clients(d: &Deskcam) -> Option<i64> {
@@ -316,43 +311,6 @@ fn reset_churn_at_one_fps_never_fills_the_slots() {
     assert_released(&d, base, "reset churn");
 }
 
-/// Starts deskcam in a shell that first lowers the descriptor limit to `fds`.
-fn start_with_fd_limit(fds: u32, args: &[&str]) -> Deskcam {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\""))
-        .arg(binary())
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start deskcam");
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr");
-    {
-        let log = log.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("on http://").nth(1) {
-                    let _ = tx.send(addr.trim_end_matches('/').to_string());
-                }
-                let mut l = log.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-    }
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("deskcam started")
-        .parse()
-        .expect("an address");
-    Deskcam { child, addr, log }
-}
-
 /// Sends a request and says how the server answered: its status, or 0 for a close, within
 /// `within`; `None` if it did neither in time.
 fn answer_within(addr: SocketAddr, request: &[u8], within: Duration) -> Option<u16> {
@@ -376,7 +334,7 @@ fn answer_within(addr: SocketAddr, request: &[u8], within: Duration) -> Option<u
 
 #[test]
 fn at_the_descriptor_limit_newcomers_get_an_answer_and_the_server_recovers() {
-    let d = start_with_fd_limit(64, &["--size", "160x120", "--fps", "5"]);
+    let d = Deskcam::start_with_fd_limit(64, &["--size", "160x120", "--fps", "5"]);
     let base = baseline(&d);
     let state = b"GET /state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let prompt = Duration::from_secs(2);
