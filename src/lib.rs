@@ -25,6 +25,7 @@ pub mod rate;
 pub mod source;
 pub mod status;
 pub mod sync;
+pub mod tls;
 pub mod viewers;
 
 use std::fmt;
@@ -53,6 +54,8 @@ pub enum Error {
     Input(input::InjectError),
     /// The address cannot be served.
     Bind(std::net::SocketAddr, std::io::Error),
+    /// HTTPS cannot be served (a certificate file, the state folder).
+    Tls(tls::TlsError),
     Io(String, std::io::Error),
 }
 
@@ -62,6 +65,7 @@ impl fmt::Display for Error {
             Error::Source(e) => write!(f, "{e}"),
             Error::Input(e) => write!(f, "--control: {e}"),
             Error::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            Error::Tls(e) => write!(f, "HTTPS: {e}"),
             Error::Io(what, e) => write!(f, "{what}: {e}"),
         }
     }
@@ -73,7 +77,7 @@ impl Error {
     /// 2 for what the user can fix in the command line or setup, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Source(_) | Error::Input(_) => 2,
+            Error::Source(_) | Error::Input(_) | Error::Tls(_) => 2,
             Error::Bind(..) | Error::Io(..) => 1,
         }
     }
@@ -106,7 +110,9 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    let listener = http::bind(config.listen).map_err(|e| Error::Bind(config.listen, e))?;
+    let tls = start_tls(&config)?;
+    let listener =
+        http::bind(config.listen, tls.clone()).map_err(|e| Error::Bind(config.listen, e))?;
 
     let hub = Hub::new();
     let viewers = Viewers::new();
@@ -140,8 +146,9 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     // Printed even with --quiet: with --listen ...:0 it is the only way to learn the port.
     let _ = writeln!(
         std::io::stderr(),
-        "deskcam: serving {} on http://{}/",
+        "deskcam: serving {} on {}://{}/",
         config.source.name(),
+        if tls.is_some() { "https" } else { "http" },
         listener.addr
     );
     let ctx = Arc::new(http::Context {
@@ -153,6 +160,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         streams: AtomicUsize::new(0),
         auth: config.auth.as_ref().map(http::auth::Auth::new),
         input,
+        trusted_proxy: config.trusted_proxy,
         login_failures: http::limit::RateLimiter::new(
             1.0 / http::LOGIN_REFILL_SECS,
             http::LOGIN_BURST,
@@ -169,6 +177,26 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     }
     log::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `--tls-cert` or `--tls-self-signed`: loads (or makes) the certificate, prints its
+/// fingerprint (even with --quiet: it is what a user compares with the browser's warning) and
+/// reloads it on SIGHUP. `None` for plain HTTP.
+fn start_tls(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, Error> {
+    let Some(setting) = &config.tls else {
+        return Ok(None);
+    };
+    let certs = tls::Certificates::open(setting, config.listen).map_err(Error::Tls)?;
+    let server_config = certs.server_config().map_err(Error::Tls)?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "deskcam: TLS certificate SHA-256 fingerprint {} ({})",
+        certs.fingerprint(),
+        certs.origin
+    );
+    tls::reload_on_hangup(certs)
+        .map_err(|e| Error::Io("cannot install the SIGHUP handler".into(), e))?;
+    Ok(Some(server_config))
 }
 
 /// Starts the encoder pool and the capture thread. If capture dies, clients would get a frozen

@@ -29,6 +29,12 @@ pub(super) struct RawArgs {
     pub(super) control: bool,
     pub(super) auth: Option<String>,
     pub(super) auth_file: Option<String>,
+    pub(super) tls_cert: Option<String>,
+    pub(super) tls_key: Option<String>,
+    pub(super) tls_self_signed: bool,
+    pub(super) state_dir: Option<String>,
+    pub(super) allow_plain_http: bool,
+    pub(super) trusted_proxy: Option<String>,
     pub(super) list_devices: bool,
     pub(super) list_formats: bool,
 }
@@ -42,6 +48,8 @@ impl RawArgs {
             "flip" => &mut self.flip,
             "mirror" => &mut self.mirror,
             "control" => &mut self.control,
+            "tls-self-signed" => &mut self.tls_self_signed,
+            "allow-plain-http" => &mut self.allow_plain_http,
             "list-devices" => &mut self.list_devices,
             "list-formats" => &mut self.list_formats,
             _ => return None,
@@ -67,6 +75,10 @@ impl RawArgs {
             "format" => &mut self.format,
             "auth" => &mut self.auth,
             "auth-file" => &mut self.auth_file,
+            "tls-cert" => &mut self.tls_cert,
+            "tls-key" => &mut self.tls_key,
+            "state-dir" => &mut self.state_dir,
+            "trusted-proxy" => &mut self.trusted_proxy,
             _ => return None,
         })
     }

@@ -40,5 +40,17 @@ Server:
   -h, --help              print this help
   -V, --version           print the version
 
+HTTPS and proxies:
+  --tls-cert PATH         serve HTTPS with this PEM certificate chain (re-read on SIGHUP)
+  --tls-key PATH          the PEM private key of --tls-cert (re-read on SIGHUP)
+  --tls-self-signed       serve HTTPS with a self-signed certificate for this machine's names,
+                          made once and kept in --state-dir; prints its SHA-256 fingerprint
+  --state-dir PATH        where --tls-self-signed keeps it [default: $STATE_DIRECTORY, else
+                          $XDG_STATE_HOME/deskcam, else ~/.local/state/deskcam]
+  --allow-plain-http      allow --control off loopback without HTTPS: only behind a TLS proxy
+                          on another host (--control on the network needs HTTPS otherwise)
+  --trusted-proxy ADDR    requests from this proxy IP name their client in X-Forwarded-For
+                          (logs, password lockout and rate limits see the real viewer)
+
 Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input
 ";

@@ -5,7 +5,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,10 +15,12 @@ use crate::jpeg::{Quality, Subsampling};
 
 mod args;
 mod help;
+mod secure;
 mod values;
 
 use args::RawArgs;
 pub use help::HELP;
+pub use secure::{Tls, default_state_dir};
 use values::{number, parse_credentials};
 pub use values::{parse_listen, parse_region, parse_size};
 
@@ -111,6 +113,10 @@ pub struct Config {
     pub mirror: bool,
     pub control: bool,
     pub auth: Option<Credentials>,
+    /// Set by `--tls-cert`/`--tls-key` or `--tls-self-signed`: every endpoint is HTTPS.
+    pub tls: Option<Tls>,
+    /// `--trusted-proxy`: requests from this address name their client in `X-Forwarded-For`.
+    pub trusted_proxy: Option<IpAddr>,
 }
 
 #[derive(Debug)]
@@ -143,6 +149,8 @@ pub struct Env {
     pub display: Option<String>,
     pub auth: Option<String>,
     pub cpus: usize,
+    /// Where `--tls-self-signed` keeps its certificate unless `--state-dir` says otherwise.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Env {
@@ -151,6 +159,11 @@ impl Env {
             display: std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()),
             auth: std::env::var(AUTH_ENV).ok().filter(|a| !a.is_empty()),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            state_dir: default_state_dir(
+                std::env::var("STATE_DIRECTORY").ok().as_deref(),
+                std::env::var("XDG_STATE_HOME").ok().as_deref(),
+                std::env::var("HOME").ok().as_deref(),
+            ),
         }
     }
 }
@@ -185,10 +198,19 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     let numbers = numbers(&raw, env)?;
     let subsampling = subsampling(raw.subsampling.as_deref())?;
     let auth = credentials(&raw, env)?;
-    if raw.control && auth.is_none() && !listen.ip().is_loopback() {
-        return err(format!(
-            "--control on {listen} would let anyone on the network use this desktop: add --auth USER:PASSWORD, or listen on 127.0.0.1"
-        ));
+    let tls = secure::tls(&raw, env.state_dir.clone())?;
+    if raw.allow_plain_http && tls.is_some() {
+        return err("--allow-plain-http contradicts --tls-cert/--tls-self-signed: pick one");
+    }
+    let trusted_proxy = secure::trusted_proxy(&raw)?;
+    if raw.control {
+        secure::check_control(
+            listen,
+            auth.as_ref(),
+            tls.as_ref(),
+            raw.allow_plain_http,
+            trusted_proxy,
+        )?;
     }
     Ok(Command::Run(Box::new(Config {
         source,
@@ -210,6 +232,8 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         mirror: raw.mirror,
         control: raw.control,
         auth,
+        tls,
+        trusted_proxy,
     })))
 }
 

@@ -9,6 +9,7 @@ fn env() -> Env {
         display: Some(":0".into()),
         auth: None,
         cpus: 2,
+        state_dir: Some("/var/lib/deskcam".into()),
     }
 }
 
@@ -136,8 +137,115 @@ fn control_on_network_needs_auth() {
         ])
         .is_ok()
     );
-    let c = run(&["--source", "screen", "--control", "--auth", "me:secret"]).unwrap();
+    let c = run(&[
+        "--source",
+        "screen",
+        "--control",
+        "--auth",
+        "me:secret",
+        "--tls-self-signed",
+    ])
+    .unwrap();
     assert_eq!(c.auth.unwrap().password, "secret");
+}
+
+#[test]
+fn control_on_network_needs_tls_or_a_proxy() {
+    let base = ["--source", "screen", "--control", "--auth", "me:secret"];
+    let with = |extra: &[&str]| run(&[&base[..], extra].concat());
+    let e = with(&[]).unwrap_err();
+    assert!(
+        e.0.contains("unencrypted") && e.0.contains("--tls-self-signed"),
+        "{e}"
+    );
+    assert!(!e.0.contains('\n') && !e.0.contains("secret"), "{e}");
+    assert!(with(&["--allow-plain-http"]).is_ok());
+    assert!(with(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]).is_ok());
+    assert!(with(&["--listen", "127.0.0.1:8080"]).is_ok(), "loopback");
+    // Neither: one line names both.
+    let e = run(&["--source", "screen", "--control"]).unwrap_err();
+    assert!(
+        e.0.contains("--auth") && e.0.contains("--tls-self-signed"),
+        "{e}"
+    );
+    // Behind a proxy every viewer looks local: the password is needed even on loopback.
+    let local_proxy = [
+        "--source",
+        "screen",
+        "--control",
+        "--listen",
+        "127.0.0.1:8080",
+        "--trusted-proxy",
+        "127.0.0.1",
+    ];
+    assert!(run(&local_proxy).unwrap_err().0.contains("--auth"));
+    assert!(run(&[&local_proxy[..], &["--auth", "me:pw"]].concat()).is_ok());
+}
+
+#[test]
+fn tls_flags() {
+    assert_eq!(run(&[]).unwrap().tls, None);
+    let c = run(&["--tls-cert", "/etc/c.pem", "--tls-key", "/etc/k.pem"]).unwrap();
+    assert_eq!(
+        c.tls,
+        Some(Tls::Files {
+            cert: "/etc/c.pem".into(),
+            key: "/etc/k.pem".into()
+        })
+    );
+    let c = run(&["--tls-self-signed"]).unwrap();
+    assert_eq!(
+        c.tls,
+        Some(Tls::SelfSigned {
+            state_dir: "/var/lib/deskcam".into()
+        })
+    );
+    let c = run(&["--tls-self-signed", "--state-dir", "/tmp/x"]).unwrap();
+    assert_eq!(
+        c.tls,
+        Some(Tls::SelfSigned {
+            state_dir: "/tmp/x".into()
+        })
+    );
+    for (args, needle) in [
+        (&["--tls-cert", "c.pem"][..], "--tls-key"),
+        (&["--tls-key", "k.pem"][..], "--tls-cert"),
+        (&["--tls-self-signed", "--tls-cert", "c"][..], "together"),
+        (&["--state-dir", "/tmp"][..], "--tls-self-signed"),
+        (
+            &["--tls-self-signed", "--allow-plain-http"][..],
+            "--allow-plain-http",
+        ),
+        (&["--trusted-proxy", "proxy.lan"][..], "--trusted-proxy"),
+        (&["--tls-cert", "", "--tls-key", "k"][..], "--tls-cert"),
+    ] {
+        let e = run(args).unwrap_err();
+        assert!(e.0.contains(needle), "{args:?}: {e}");
+    }
+    assert_eq!(
+        run(&["--trusted-proxy", "::1"]).unwrap().trusted_proxy,
+        Some("::1".parse().unwrap())
+    );
+}
+
+#[test]
+fn state_dir_defaults() {
+    let d = |s, x, h| default_state_dir(s, x, h);
+    assert_eq!(
+        d(
+            Some("/var/lib/deskcam:/var/lib/other"),
+            Some("/x"),
+            Some("/h")
+        ),
+        Some("/var/lib/deskcam".into())
+    );
+    assert_eq!(d(None, Some("/x"), Some("/h")), Some("/x/deskcam".into()));
+    assert_eq!(
+        d(Some(""), Some("relative"), Some("/h")),
+        Some("/h/.local/state/deskcam".into()),
+        "XDG paths must be absolute"
+    );
+    assert_eq!(d(None, None, None), None);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod control;
 pub mod event_form;
+pub mod forwarded;
 pub mod hangup;
 pub mod limit;
 pub mod multipart;
@@ -60,6 +61,8 @@ pub struct Context {
     pub auth: Option<auth::Auth>,
     /// Set by `--control`: the injector behind `POST /input`.
     pub input: Option<control::Control>,
+    /// `--trusted-proxy`: requests from it name their client in `X-Forwarded-For`.
+    pub trusted_proxy: Option<IpAddr>,
     /// Wrong passwords per address (see [`LOGIN_BURST`]).
     pub login_failures: limit::RateLimiter,
     /// Notices clients hanging up while their handler waits for a frame.
@@ -74,8 +77,8 @@ pub struct Listener {
 
 /// Binds `addr` with the send timeout set on the listener, so accepted sockets inherit it
 /// (tiny_http offers no timeouts). Never SO_RCVTIMEO: accept would then fail with EAGAIN and
-/// tiny_http's accept loop stops for good.
-pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
+/// tiny_http's accept loop stops for good. With `tls` every connection speaks HTTPS.
+pub fn bind(addr: SocketAddr, tls: Option<Arc<rustls::ServerConfig>>) -> io::Result<Listener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
@@ -87,7 +90,11 @@ pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
     socket.listen(1024)?;
     let listener: TcpListener = socket.into();
     let addr = listener.local_addr()?;
-    let server = tiny_http::Server::from_listener(listener, limits()).map_err(io::Error::other)?;
+    let server = match tls {
+        None => tiny_http::Server::from_listener(listener, limits()),
+        Some(config) => tiny_http::Server::https_from_listener(listener, limits(), config),
+    }
+    .map_err(io::Error::other)?;
     Ok(Listener {
         server: Arc::new(server),
         addr,
@@ -160,10 +167,13 @@ fn reject(r: Reject) -> Response<Cursor<Vec<u8>>> {
     resp
 }
 
+/// The client's address for logs; one named by a trusted proxy has no port (port 0).
 fn peer(request: &Request) -> String {
-    request
-        .remote_addr()
-        .map_or_else(|| "?".into(), |a| a.to_string())
+    match request.remote_addr() {
+        None => "?".into(),
+        Some(a) if a.port() == 0 => a.ip().to_string(),
+        Some(a) => a.to_string(),
+    }
 }
 
 /// The client's address for per-address limits (unspecified for a Unix socket, never here).
@@ -210,9 +220,12 @@ fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
     let _ = request.respond(response);
 }
 
-fn handle(ctx: &Context, request: Request) {
+fn handle(ctx: &Context, mut request: Request) {
     if let Some(name) = duplicate_header(&request) {
         let why = format!("more than one {name} header");
+        return respond(request, text(400, &why));
+    }
+    if let Err(why) = forwarded::apply(ctx.trusted_proxy, &mut request) {
         return respond(request, text(400, &why));
     }
     if let Err(refusal) = check_credentials(ctx, &request) {

@@ -16,6 +16,7 @@ use crate::connection::Connection;
 use crate::head::{read_head, Framing, HeadError, Refusal};
 use crate::pending::Pending;
 use crate::request::{Done, Request};
+use crate::tls::HandshakeError;
 use crate::util::MessagesQueue;
 use crate::{Limits, Message};
 
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub messages: Arc<MessagesQueue<Message>>,
     pub pending: Arc<Pending>,
     pub limits: Limits,
+    /// deskcam patch 15: set when the server speaks HTTPS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Longest a closing connection keeps reading (and discarding) what the client still sends,
@@ -34,6 +37,20 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Serves one connection until it ends.
 pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &Shared) {
     let limits = &shared.limits;
+    if let Connection::Tls(tls) = &*conn {
+        // Counted among the connections waiting for a request, and under the same deadlines.
+        let _waiting = shared.pending.enter(&conn);
+        match tls.handshake(limits) {
+            Ok(()) => {}
+            Err(HandshakeError::PlainHttp) => return refuse_plain_http(&conn),
+            Err(HandshakeError::Silent) => return,
+            Err(HandshakeError::Failed(e)) => {
+                log::debug!("TLS handshake failed: {}", e);
+                let _ = conn.shutdown(Shutdown::Write);
+                return discard_until_closed(&conn);
+            }
+        }
+    }
     let mut input: Input = BufReader::with_capacity(
         8 * 1024,
         SocketReader::new(conn.clone(), limits.idle_timeout),
@@ -98,11 +115,32 @@ fn refuse(conn: &Connection, r: &Refusal) {
     linger_close(conn);
 }
 
+/// deskcam patch 15: a plain-HTTP request on the HTTPS port gets a plain-text answer saying
+/// so (a browser shows it), then the connection closes.
+fn refuse_plain_http(conn: &Connection) {
+    let Connection::Tls(tls) = conn else { return };
+    let body = "this port speaks HTTPS: use https:// in the address\n";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        body
+    );
+    let _ = (&tls.tcp).write_all(answer.as_bytes());
+    let _ = conn.shutdown(Shutdown::Write);
+    discard_until_closed(conn);
+}
+
 /// Ends the connection gently: our side is shut so the client sees the end of the answer, and
 /// what it still sends is read for a moment, so the kernel does not answer it with a reset
 /// that could destroy the answer before the client read it.
 fn linger_close(conn: &Connection) {
-    let _ = conn.shutdown(Shutdown::Write);
+    conn.close_write();
+    discard_until_closed(conn);
+}
+
+/// The second half of [`linger_close`]: reads and drops what the client still sends, for at
+/// most [`LINGER`] or [`LINGER_BYTES`].
+fn discard_until_closed(conn: &Connection) {
     let deadline = Instant::now() + LINGER;
     let mut buf = [0u8; 8192];
     let mut read = 0;
@@ -111,7 +149,7 @@ fn linger_close(conn: &Connection) {
         if left < Duration::from_millis(1) || conn.set_read_timeout(Some(left)).is_err() {
             break;
         }
-        match (&*conn).read(&mut buf) {
+        match conn.read_raw(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => read += n,
         }
@@ -121,7 +159,9 @@ fn linger_close(conn: &Connection) {
 /// Refuses a connection the server cannot take (no descriptor or thread for it): a 503 if
 /// the socket takes it at once, then close.
 pub(crate) fn turn_away(conn: &Connection, why: &str) {
-    if conn.set_nonblocking(true).is_ok() {
+    // deskcam patch 15: a TLS client could not read a plain-text answer; it just sees the end.
+    let plain = !matches!(conn, Connection::Tls(_));
+    if plain && conn.set_nonblocking(true).is_ok() {
         let mut buf = [0u8; 4096];
         let _ = (&*conn).read(&mut buf);
         let body = format!("{why}\n");

@@ -68,11 +68,23 @@ impl From<unix_net::UnixListener> for Listener {
 /// deskcam patch: one descriptor per connection, shared (`Arc`) by the reading side, the
 /// writing side and the registry of connections waiting for a head, all through `&Connection`.
 /// Upstream cloned the descriptor for each side (two per connection).
-#[derive(Debug)]
+///
+/// deskcam patch 15: or a TLS connection over TCP ([`crate::tls`]).
 pub(crate) enum Connection {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(unix_net::UnixStream),
+    Tls(crate::tls::TlsStream),
+}
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Connection::Tcp(s) => s.fmt(f),
+            #[cfg(unix)]
+            Connection::Unix(s) => s.fmt(f),
+            Connection::Tls(s) => write!(f, "Tls({:?})", s.tcp),
+        }
+    }
 }
 impl std::io::Read for &Connection {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -80,6 +92,7 @@ impl std::io::Read for &Connection {
             Connection::Tcp(s) => (&*s).read(buf),
             #[cfg(unix)]
             Connection::Unix(s) => (&*s).read(buf),
+            Connection::Tls(s) => s.read(buf),
         }
     }
 }
@@ -89,6 +102,7 @@ impl std::io::Write for &Connection {
             Connection::Tcp(s) => (&*s).write(buf),
             #[cfg(unix)]
             Connection::Unix(s) => (&*s).write(buf),
+            Connection::Tls(s) => s.write_vectored(&[std::io::IoSlice::new(buf)]),
         }
     }
 
@@ -97,6 +111,7 @@ impl std::io::Write for &Connection {
             Connection::Tcp(s) => (&*s).write_vectored(bufs),
             #[cfg(unix)]
             Connection::Unix(s) => (&*s).write_vectored(bufs),
+            Connection::Tls(s) => s.write_vectored(bufs),
         }
     }
 
@@ -110,6 +125,8 @@ impl Connection {
             Self::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Self::Unix(s) => s.shutdown(how),
+            // Never through the TLS lock: this is what interrupts a read blocked under it.
+            Self::Tls(s) => s.tcp.shutdown(how),
         }
     }
 
@@ -119,6 +136,7 @@ impl Connection {
             Self::Tcp(s) => s.set_read_timeout(t),
             #[cfg(unix)]
             Self::Unix(s) => s.set_read_timeout(t),
+            Self::Tls(s) => s.tcp.set_read_timeout(t),
         }
     }
 
@@ -129,6 +147,7 @@ impl Connection {
             Self::Tcp(s) => s.set_nodelay(true),
             #[cfg(unix)]
             Self::Unix(_) => Ok(()),
+            Self::Tls(s) => s.tcp.set_nodelay(true),
         }
     }
 
@@ -137,6 +156,35 @@ impl Connection {
             Self::Tcp(s) => s.set_nonblocking(yes),
             #[cfg(unix)]
             Self::Unix(s) => s.set_nonblocking(yes),
+            Self::Tls(s) => s.tcp.set_nonblocking(yes),
+        }
+    }
+
+    /// deskcam patch 15: ends our sending side (with `close_notify` on TLS).
+    pub(crate) fn close_write(&self) {
+        match self {
+            Self::Tls(s) => s.close_write(),
+            other => {
+                let _ = other.shutdown(Shutdown::Write);
+            }
+        }
+    }
+
+    /// deskcam patch 15: reads the socket's raw bytes, to discard what a closing client
+    /// still sends (TLS records included, undecrypted).
+    pub(crate) fn read_raw(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Read;
+        match self {
+            Self::Tls(s) => (&s.tcp).read(buf),
+            other => (&*other).read(buf),
+        }
+    }
+
+    /// deskcam patch 15: this TCP connection, to be spoken to in TLS with `config`.
+    pub(crate) fn into_tls(self, config: &std::sync::Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+        match self {
+            Self::Tcp(s) => crate::tls::TlsStream::new(s, config).map(Self::Tls),
+            _ => Err(std::io::Error::other("TLS is served on TCP only")),
         }
     }
 }
@@ -146,6 +194,7 @@ impl std::os::fd::AsFd for Connection {
         match self {
             Self::Tcp(s) => s.as_fd(),
             Self::Unix(s) => s.as_fd(),
+            Self::Tls(s) => s.tcp.as_fd(),
         }
     }
 }

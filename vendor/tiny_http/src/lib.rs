@@ -122,6 +122,7 @@ mod head;
 mod pending;
 mod request;
 mod response;
+mod tls;
 mod util;
 
 /// deskcam patch: the limits that keep one client from holding the server's threads,
@@ -236,7 +237,24 @@ impl Server {
         listener: L,
         limits: Limits,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = listener.into();
+        Self::start(listener.into(), limits, None)
+    }
+
+    /// deskcam patch 15: a server that speaks HTTPS on every connection, with `tls` (its
+    /// certificate resolver may change the certificate at any time: new connections see it).
+    pub fn https_from_listener<L: Into<Listener>>(
+        listener: L,
+        limits: Limits,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::start(listener.into(), limits, Some(tls))
+    }
+
+    fn start(
+        listener: Listener,
+        limits: Limits,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let close_trigger = Arc::new(AtomicBool::new(false));
         let local_addr = listener.local_addr()?;
         log::debug!("Server listening on {}", local_addr);
@@ -245,6 +263,7 @@ impl Server {
             messages: messages.clone(),
             pending: Arc::new(pending::Pending::new(limits.max_pending)),
             limits,
+            tls,
         });
         let inside_close_trigger = close_trigger.clone();
         thread::Builder::new()
@@ -362,6 +381,16 @@ fn accept_loop(listener: Listener, close: &AtomicBool, shared: &Arc<client::Shar
         }
         match listener.accept() {
             Ok((conn, remote)) => {
+                let conn = match &shared.tls {
+                    None => conn,
+                    Some(config) => match conn.into_tls(config) {
+                        Ok(tls) => tls,
+                        Err(e) => {
+                            warn(&format_args!("cannot start TLS on a connection: {}", e));
+                            continue;
+                        }
+                    },
+                };
                 let conn = Arc::new(conn);
                 let _ = conn.set_nodelay();
                 let inner = (conn.clone(), shared.clone());

@@ -124,6 +124,12 @@ impl Request {
         self.remote_addr.as_ref()
     }
 
+    /// deskcam patch 16: replaces the client's address, for an application that trusts a
+    /// proxy in front to name the real client (`X-Forwarded-For`).
+    pub fn set_remote_addr(&mut self, addr: Option<SocketAddr>) {
+        self.remote_addr = addr;
+    }
+
     /// deskcam patch: the connection's socket, to watch for the peer hanging up.
     pub fn socket(&self) -> Socket {
         Socket(self.conn.clone())
