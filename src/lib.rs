@@ -110,7 +110,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     } else {
         None
     };
-    let tls = start_tls(&config)?;
+    let (tls, certs) = start_tls(&config)?;
     let listener =
         http::bind(config.listen, tls.clone()).map_err(|e| Error::Bind(config.listen, e))?;
 
@@ -135,13 +135,8 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         http::hangup::Hangups::start(Box::new(move || hub.wake_all()))
             .map_err(|e| Error::Io("cannot watch client sockets".into(), e))?
     };
-    let on_signal = stop.clone();
-    ctrlc::set_handler(move || on_signal()).map_err(|e| {
-        Error::Io(
-            "cannot install the signal handler".into(),
-            std::io::Error::other(e),
-        )
-    })?;
+    on_signals(stop.clone(), certs)
+        .map_err(|e| Error::Io("cannot install the signal handler".into(), e))?;
 
     // Printed even with --quiet: with --listen ...:0 it is the only way to learn the port.
     let _ = writeln!(
@@ -179,12 +174,40 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// With `--tls-cert` or `--tls-self-signed`: loads (or makes) the certificate, prints its
-/// fingerprint (even with --quiet: it is what a user compares with the browser's warning) and
-/// reloads it on SIGHUP. `None` for plain HTTP.
-fn start_tls(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, Error> {
+/// One thread for the signals: SIGINT and SIGTERM stop the server cleanly (exit 0); SIGHUP
+/// reloads the certificate files when serving HTTPS (as nginx does after a Let's Encrypt
+/// renewal) and otherwise stops like SIGTERM, as it did before HTTPS.
+fn on_signals(
+    stop: Arc<dyn Fn() + Send + Sync>,
+    certs: Option<Arc<tls::Certificates>>,
+) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    thread::Builder::new()
+        .name("signals".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            for signal in signals.forever() {
+                match (signal, &certs) {
+                    (SIGHUP, Some(certs)) => certs.reload_and_log(),
+                    _ => stop(),
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// The rustls configuration and the certificates behind it, with `--tls-cert` or
+/// `--tls-self-signed`: loads (or makes) the certificate and prints its fingerprint (even with
+/// --quiet: it is what a user compares with the browser's warning). `None` for plain HTTP.
+type Https = (
+    Option<Arc<rustls::ServerConfig>>,
+    Option<Arc<tls::Certificates>>,
+);
+
+fn start_tls(config: &Config) -> Result<Https, Error> {
     let Some(setting) = &config.tls else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let certs = tls::Certificates::open(setting, config.listen).map_err(Error::Tls)?;
     let server_config = certs.server_config().map_err(Error::Tls)?;
@@ -194,9 +217,7 @@ fn start_tls(config: &Config) -> Result<Option<Arc<rustls::ServerConfig>>, Error
         certs.fingerprint(),
         certs.origin
     );
-    tls::reload_on_hangup(certs)
-        .map_err(|e| Error::Io("cannot install the SIGHUP handler".into(), e))?;
-    Ok(Some(server_config))
+    Ok((Some(server_config), Some(certs)))
 }
 
 /// Starts the encoder pool and the capture thread. If capture dies, clients would get a frozen

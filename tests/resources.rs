@@ -25,15 +25,23 @@ fn usage(d: &Deskcam) -> (usize, usize) {
     (procfs::threads(pid), procfs::descriptors(pid))
 }
 
-fn clients(d: &Deskcam) -> Option<i64> {
-    let json = get(d.addr, "/state").text();
+/// A GET of a path on the server under test: plain by default, HTTPS for tests/tls.rs.
+pub(crate) type Fetch<'a> = &'a dyn Fn(&str) -> testkit::http::Reply;
+
+fn clients(fetch: Fetch) -> Option<i64> {
+    let json = fetch("/state").text();
     let rest = json.split("\"clients\":").nth(1)?;
     rest.split([',', '}']).next()?.parse().ok()
 }
 
 /// The resting usage, once it is steady (the first requests start encoders and such).
-fn baseline(d: &Deskcam) -> (usize, usize) {
-    assert_eq!(get(d.addr, "/snapshot").status, 200);
+pub(crate) fn baseline(d: &Deskcam) -> (usize, usize) {
+    baseline_by(d, &|path| get(d.addr, path))
+}
+
+/// [`baseline`], asking the server with `fetch`.
+pub(crate) fn baseline_by(d: &Deskcam, fetch: Fetch) -> (usize, usize) {
+    assert_eq!(fetch("/snapshot").status, 200);
     let mut last = usage(d);
     let mut steady_since = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -48,13 +56,18 @@ fn baseline(d: &Deskcam) -> (usize, usize) {
 }
 
 /// Waits (at most [`RELEASE`]) for threads, descriptors and slots to be back at `base`.
-fn assert_released(d: &Deskcam, base: (usize, usize), what: &str) {
+pub(crate) fn assert_released(d: &Deskcam, base: (usize, usize), what: &str) {
+    assert_released_by(d, base, what, &|path| get(d.addr, path))
+}
+
+/// [`assert_released`], asking the server with `fetch`.
+pub(crate) fn assert_released_by(d: &Deskcam, base: (usize, usize), what: &str, fetch: Fetch) {
     let started = Instant::now();
     let mut seen = usage(d);
     // /state holds a connection for a moment, so the usage is read before asking it.
     let back = wait_until(RELEASE, || {
         seen = usage(d);
-        seen == base && clients(d) == Some(0)
+        seen == base && clients(fetch) == Some(0)
     });
     println!(
         "{what}: threads/fds {base:?} at rest, {seen:?} {:.2} s after the clients left",
@@ -63,7 +76,7 @@ fn assert_released(d: &Deskcam, base: (usize, usize), what: &str) {
     assert!(
         back,
         "{what}: threads/fds {seen:?} did not return to {base:?} within {RELEASE:?} (clients {:?})",
-        clients(d)
+        clients(fetch)
     );
 }
 
@@ -255,7 +268,7 @@ fn half_open_streams_free_their_slots() {
         assert_eq!(status, 200);
         streams.push(s);
     }
-    assert!(wait_until(RELEASE, || clients(&d) == Some(20)));
+    assert!(wait_until(RELEASE, || clients(&|path| get(d.addr, path)) == Some(20)));
     // They stop sending and reading, but keep their sockets open.
     for s in &streams {
         s.shutdown(Shutdown::Write).unwrap();

@@ -6,5 +6,7 @@ mod camera;
 mod control;
 mod hostile;
 mod http;
+mod proxy;
 mod resources;
 mod screen;
+mod tls;

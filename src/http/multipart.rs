@@ -14,6 +14,8 @@ pub const BOUNDARY: &str = "deskcamframe";
 /// The response head for a stream. Written by hand as HTTP/1.0 with no length: tiny_http's own
 /// responses would chunk and buffer an endless body for HTTP/1.1 clients (frames arrive late) and
 /// read all of it into memory for HTTP/1.0 ones (vendor/tiny_http/PATCHES.md, README Design).
+/// `X-Accel-Buffering: no` tells nginx not to hold frames back in its proxy buffers, whatever
+/// its configuration says (docs/proxy.md).
 pub fn stream_head() -> String {
     format!(
         "HTTP/1.0 200 OK\r\n\
@@ -21,6 +23,7 @@ pub fn stream_head() -> String {
          Content-Type: multipart/x-mixed-replace;boundary={BOUNDARY}\r\n\
          Cache-Control: no-store, no-cache, must-revalidate, max-age=0\r\n\
          Pragma: no-cache\r\n\
+         X-Accel-Buffering: no\r\n\
          Connection: close\r\n\
          \r\n",
         env!("CARGO_PKG_VERSION")

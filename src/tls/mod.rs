@@ -15,7 +15,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::thread;
 
 use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -130,6 +129,18 @@ impl Certificates {
         Ok(())
     }
 
+    /// [`Certificates::reload`] for SIGHUP, with one log line saying what happened; open
+    /// connections keep the certificate they started with.
+    pub fn reload_and_log(&self) {
+        match self.reload() {
+            Ok(()) => log::info!(
+                "SIGHUP: reloaded the TLS certificate, SHA-256 fingerprint {}",
+                self.fingerprint()
+            ),
+            Err(e) => log::error!("SIGHUP: {e}; the certificate in use stays"),
+        }
+    }
+
     /// The SHA-256 fingerprint of the certificate in use, as browsers show it.
     pub fn fingerprint(&self) -> String {
         let current = crate::sync::lock(&self.current).clone();
@@ -158,27 +169,6 @@ pub fn fingerprint(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
     let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
     hex.join(":")
-}
-
-/// Reloads `certs` on every SIGHUP (as nginx does after a Let's Encrypt renewal), in a thread
-/// of its own; open connections keep the certificate they started with.
-pub fn reload_on_hangup(certs: Arc<Certificates>) -> io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
-    thread::Builder::new()
-        .name("sighup".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            for _ in signals.forever() {
-                match certs.reload() {
-                    Ok(()) => log::info!(
-                        "SIGHUP: reloaded the TLS certificate, SHA-256 fingerprint {}",
-                        certs.fingerprint()
-                    ),
-                    Err(e) => log::error!("SIGHUP: {e}; the certificate in use stays"),
-                }
-            }
-        })?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ pub fn raw_request(addr: SocketAddr, raw: &[u8]) -> Reply {
 }
 
 /// Reads one reply: the head, then the body up to Content-Length or the end of the connection.
-pub fn read_reply(s: &mut TcpStream) -> Reply {
+pub fn read_reply(s: &mut impl Read) -> Reply {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -219,9 +219,33 @@ fn read_head(r: &mut impl BufRead) -> Option<String> {
     }
 }
 
-/// Reads a multipart MJPEG stream part by part.
+/// Sends `raw` (a whole request) over an HTTPS connection to `addr` and reads the reply.
+pub fn https_request(
+    addr: SocketAddr,
+    config: &std::sync::Arc<rustls::ClientConfig>,
+    raw: &[u8],
+) -> Reply {
+    let mut s = crate::tls::connect(addr, config);
+    s.write_all(raw).expect("send");
+    read_reply(&mut s)
+}
+
+/// `GET path` over HTTPS, connection closed after the reply.
+pub fn https_get(
+    addr: SocketAddr,
+    config: &std::sync::Arc<rustls::ClientConfig>,
+    path: &str,
+) -> Reply {
+    https_request(
+        addr,
+        config,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+}
+
+/// Reads a multipart MJPEG stream part by part, over plain TCP or TLS.
 pub struct MjpegReader {
-    pub stream: BufReader<TcpStream>,
+    pub stream: BufReader<Box<dyn Read + Send>>,
     /// The response head (empty if the server closed at once).
     pub head: String,
 }
@@ -229,11 +253,28 @@ pub struct MjpegReader {
 impl MjpegReader {
     /// Sends `request` (a whole request) and reads the response head.
     pub fn open(addr: SocketAddr, request: &str) -> MjpegReader {
-        let s = connect(addr);
-        (&s).write_all(request.as_bytes()).expect("send");
-        let mut stream = BufReader::with_capacity(64 * 1024, s);
+        Self::over(connect(addr), request)
+    }
+
+    /// Sends `request` on a connection already open (plain or TLS) and reads the head.
+    pub fn over(mut conn: impl Read + Write + Send + 'static, request: &str) -> MjpegReader {
+        conn.write_all(request.as_bytes()).expect("send");
+        let boxed: Box<dyn Read + Send> = Box::new(conn);
+        let mut stream = BufReader::with_capacity(64 * 1024, boxed);
         let head = read_head(&mut stream).unwrap_or_default();
         MjpegReader { stream, head }
+    }
+
+    /// `GET path` over HTTPS.
+    pub fn https(
+        addr: SocketAddr,
+        config: &std::sync::Arc<rustls::ClientConfig>,
+        path: &str,
+    ) -> MjpegReader {
+        Self::over(
+            crate::tls::connect(addr, config),
+            &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+        )
     }
 
     pub fn get(addr: SocketAddr, path: &str) -> MjpegReader {

@@ -54,6 +54,8 @@ pub fn turbojpeg_binary() -> PathBuf {
 pub struct Deskcam {
     pub child: Guard,
     pub addr: SocketAddr,
+    /// "http" or "https", as its start-up line says.
+    pub scheme: String,
     stderr: Lines,
 }
 
@@ -105,22 +107,23 @@ impl Deskcam {
             .map(Guard)
             .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
         let stderr = Lines::read(child.stderr.take().expect("stderr is piped"));
-        let addr = stderr
+        let (scheme, addr) = stderr
             .find(START, |line| {
-                let rest = line.split("on http://").nth(1)?;
-                line.contains("serving")
-                    .then(|| rest.trim_end_matches('/').parse().ok())?
+                let (_, url) = line.split_once("serving")?.1.split_once(" on ")?;
+                let (scheme, rest) = url.split_once("://")?;
+                Some((scheme.to_string(), rest.trim_end_matches('/').parse().ok()?))
             })
             .map_err(|e| format!("deskcam did not start ({e}): {}", stderr.log()))?;
         Ok(Deskcam {
             child,
             addr,
+            scheme,
             stderr,
         })
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", self.scheme, self.addr, path)
     }
 
     /// Everything it has written to stderr so far.
