@@ -1,7 +1,9 @@
 //! Fan-out benchmark: the real binary serving the 1280x720@30 pattern to 1, 50 and 200
-//! concurrent stream readers, then 50 readers beside one stalled client. Prints frames per
-//! reader (min/median against the frames the source captured in the same window), server CPU
-//! and RSS. The single-reader run is the baseline of the same run.
+//! concurrent stream readers, then 50 readers beside one stalled client, then 200 readers over
+//! HTTPS (a certificate from a test CA). Prints frames per reader (min/median against the
+//! frames the source captured in the same window), server CPU and RSS. The single-reader run is
+//! the baseline of the same run; the 200 plain readers are the baseline of the HTTPS row, and
+//! the added CPU and memory per HTTPS reader are printed from the two.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,15 +11,38 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustls::ClientConfig;
 use testkit::http::{MjpegReader, State, stalled_client};
 use testkit::procfs;
 use testkit::server::Deskcam;
+use testkit::tls::TestCa;
 
 const WINDOW: Duration = Duration::from_secs(10);
 const FPS: f64 = 30.0;
 
-fn start() -> Deskcam {
-    Deskcam::start(&[
+/// HTTPS for a row: the CA the readers trust and the server's certificate files.
+struct Https {
+    ca: TestCa,
+    client: Arc<ClientConfig>,
+    cert: String,
+    key: String,
+}
+
+impl Https {
+    fn new() -> Https {
+        let ca = TestCa::new("fanout");
+        let leaf = ca.leaf("server");
+        Https {
+            client: ca.client(),
+            cert: leaf.cert.to_string_lossy().into(),
+            key: leaf.key.to_string_lossy().into(),
+            ca,
+        }
+    }
+}
+
+fn start(https: Option<&Https>) -> Deskcam {
+    let mut args = vec![
         "--size",
         "1280x720",
         "--fps",
@@ -25,20 +50,36 @@ fn start() -> Deskcam {
         "--quiet",
         "--max-clients",
         "1000",
-    ])
+    ];
+    if let Some(h) = https {
+        args.extend(["--tls-cert", &h.cert, "--tls-key", &h.key]);
+    }
+    Deskcam::start(&args)
 }
 
 /// Frames the source has published since start.
-fn frames(server: &Deskcam) -> u64 {
-    let frames = State::fetch(server.addr).int("frames");
+fn frames(server: &Deskcam, https: Option<&Https>) -> u64 {
+    let frames = match https {
+        None => State::fetch(server.addr).int("frames"),
+        Some(h) => State(testkit::http::https_get(server.addr, &h.client, "/state").text())
+            .int("frames"),
+    };
     frames
         .and_then(|f| u64::try_from(f).ok())
         .expect("frames in /state")
 }
 
 /// Reads parts until `stop`; returns how many complete parts arrived while `counting` was set.
-fn reader(addr: SocketAddr, counting: Arc<AtomicBool>, stop: Arc<AtomicBool>) -> u64 {
-    let mut stream = MjpegReader::get(addr, "/stream");
+fn reader(
+    addr: SocketAddr,
+    tls: Option<Arc<ClientConfig>>,
+    counting: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> u64 {
+    let mut stream = match tls {
+        None => MjpegReader::get(addr, "/stream"),
+        Some(config) => MjpegReader::https(addr, &config, "/stream"),
+    };
     let mut body = Vec::new();
     let mut n = 0;
     while !stop.load(Ordering::Relaxed) && stream.next_part_into(&mut body).is_some() {
@@ -58,8 +99,8 @@ struct Row {
     rss: f64,
 }
 
-fn scenario(label: &str, readers: usize, stalled: bool) -> Row {
-    let server = start();
+fn scenario(label: &str, readers: usize, stalled: bool, https: Option<&Https>) -> Row {
+    let server = start(https);
     let pid = server.child.id();
     let counting = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -67,16 +108,17 @@ fn scenario(label: &str, readers: usize, stalled: bool) -> Row {
     let handles: Vec<_> = (0..readers)
         .map(|_| {
             let (c, s, a) = (counting.clone(), stop.clone(), server.addr);
+            let tls = https.map(|h| h.client.clone());
             thread::Builder::new()
-                .stack_size(128 * 1024)
-                .spawn(move || reader(a, c, s))
+                .stack_size(256 * 1024)
+                .spawn(move || reader(a, tls, c, s))
                 .unwrap()
         })
         .collect();
     // Let every reader connect and settle before the window opens.
     thread::sleep(Duration::from_secs(2));
     let cpu0 = procfs::cpu_time(pid);
-    let frames0 = frames(&server);
+    let frames0 = frames(&server, https);
     let t0 = Instant::now();
     counting.store(true, Ordering::Relaxed);
     let mut rss: f64 = 0.0;
@@ -85,7 +127,7 @@ fn scenario(label: &str, readers: usize, stalled: bool) -> Row {
         rss = rss.max(server.rss_kib() as f64 / 1024.0);
     }
     counting.store(false, Ordering::Relaxed);
-    let produced = frames(&server) - frames0;
+    let produced = frames(&server, https) - frames0;
     let secs = t0.elapsed().as_secs_f64();
     let cpu = (procfs::cpu_time(pid) - cpu0).as_secs_f64() / secs * 100.0;
     stop.store(true, Ordering::Relaxed);
@@ -109,11 +151,13 @@ fn main() {
         WINDOW.as_secs(),
         thread::available_parallelism().map_or(1, |n| n.get())
     );
+    let https = Https::new();
     let rows = [
-        scenario("1 reader (baseline)", 1, false),
-        scenario("50 readers", 50, false),
-        scenario("200 readers", 200, false),
-        scenario("50 readers + 1 stalled", 50, true),
+        scenario("1 reader (baseline)", 1, false, None),
+        scenario("50 readers", 50, false, None),
+        scenario("200 readers", 200, false, None),
+        scenario("50 readers + 1 stalled", 50, true, None),
+        scenario("200 HTTPS readers", 200, false, Some(&https)),
     ];
     println!();
     println!(
@@ -143,5 +187,20 @@ fn main() {
         rows[3].min as f64 / base.min as f64,
         rows[3].min as f64 / rows[1].min.max(1) as f64
     );
+    let (plain, tls) = (&rows[2], &rows[4]);
+    println!(
+        "HTTPS vs plain, 200 readers each: frames/reader min {} vs {} ({:.0}% vs {:.0}% of produced), CPU {:.0}% vs {:.0}% of a core, RSS {:.1} vs {:.1} MB; added per HTTPS reader: {:.3}% of a core, {:.0} KB",
+        tls.min,
+        plain.min,
+        100.0 * tls.min as f64 / tls.expected,
+        100.0 * plain.min as f64 / plain.expected,
+        tls.cpu,
+        plain.cpu,
+        tls.rss,
+        plain.rss,
+        (tls.cpu - plain.cpu) / 200.0,
+        (tls.rss - plain.rss) * 1024.0 / 200.0
+    );
+    drop(https.ca);
     println!("{}", procfs::load_report(&load0));
 }

@@ -36,6 +36,9 @@ case "${1:-build}" in
     want file file                                      # camera: JPEG sizes in the test bed guest
     want ustreamer ustreamer                            # camera: the peer compared in the test bed
     want tjbench libjpeg-turbo-progs                    # camera bench: libjpeg-turbo baseline
+    want openssl openssl                                # HTTPS tests: the test CA
+    want certutil libnss3-tools                         # HTTPS tests: Chromium trusts the test CA
+    want nginx nginx                                    # reverse-proxy test (docs/proxy.md)
     ;;
 esac
 # The screen bench's tutorial baseline: pyautogui takes X11 screenshots with scrot.
