@@ -57,6 +57,7 @@ pub fn open(name: &str, area: &ScreenArea, want_cursor: bool) -> Result<Display,
         damage,
         xfixes,
         cursor: None,
+        eager_subtract: false,
     };
     if want_cursor && xfixes {
         display.refresh_cursor()?;
@@ -108,13 +109,14 @@ fn watch_cursor(
     Ok(true)
 }
 
-/// Creates the DAMAGE object that says when to grab; without one, the source grabs at `--fps`.
+/// Creates the DAMAGE object that says when and where to grab, and the XFixes region its
+/// damaged area is moved into at each grab; without DAMAGE, the source grabs at `--fps`.
 fn watch_damage(
     conn: &RustConnection,
     name: &str,
     root: Window,
     usable: bool,
-) -> Result<Option<damage::Damage>, SourceError> {
+) -> Result<Option<(damage::Damage, xfixes::Region)>, SourceError> {
     if !usable {
         log::warn!("X display {name} has no DAMAGE extension: grabbing at the full --fps rate");
         return Ok(None);
@@ -125,10 +127,13 @@ fn watch_damage(
         .or_lost(name)?;
     let id = conn.generate_id().or_lost(name)?;
     // NON_EMPTY: one event when the damaged region stops being empty, then silence until we
-    // subtract it, so a busy screen does not flood us with rectangles.
+    // subtract it, so a busy screen does not flood us with rectangles; the rectangles are
+    // fetched once per grab instead.
     conn.damage_create(id, root, ReportLevel::NON_EMPTY)
         .or_lost(name)?;
-    Ok(Some(id))
+    let parts = conn.generate_id().or_lost(name)?;
+    conn.xfixes_create_region(parts, &[]).or_lost(name)?;
+    Ok(Some((id, parts)))
 }
 
 /// Asks to hear of screen size changes (RandR, and root ConfigureNotify on servers without it).
@@ -336,7 +341,9 @@ fn shm_grabber(
         }
     };
     log::warn!("X display {name}: {why_not}; using plain GetImage (much slower)");
-    Ok(Grabber::GetImage)
+    Ok(Grabber::GetImage {
+        buf: vec![0; area.width as usize * area.height as usize * 4],
+    })
 }
 
 #[cfg(test)]
