@@ -5,6 +5,7 @@ mod painter;
 mod util;
 mod xrecord;
 
+mod bands;
 mod camera;
 mod control;
 mod http;

@@ -91,7 +91,11 @@ impl Banding {
         let changed = self.compare(d.pixels(), &read, first);
         let area = d.area();
         let spot = match (d.cursor(), pointer) {
-            (Some(c), Some((px, py))) => Some(spot_of(c, px as i64 - area.x as i64, py as i64 - area.y as i64)),
+            (Some(c), Some((px, py))) => Some(spot_of(
+                c,
+                px as i64 - area.x as i64,
+                py as i64 - area.y as i64,
+            )),
             _ => None,
         };
         let any = self.redraw(&changed, spot, d.cursor(), first);
@@ -111,7 +115,11 @@ impl Banding {
     /// Returns which bands were read and when.
     fn read(&mut self, d: &mut Display, all: bool) -> Result<(Vec<bool>, SystemTime), SourceError> {
         let count = self.carry.len();
-        let mut want = if all { vec![true; count] } else { self.carry.clone() };
+        let mut want = if all {
+            vec![true; count]
+        } else {
+            self.carry.clone()
+        };
         for attempt in 1.. {
             if attempt > MAX_ATTEMPTS {
                 want = vec![true; count];
@@ -174,7 +182,10 @@ impl Banding {
         let moved = spot != self.spot;
         let mut any = first;
         for (b, &changed) in changed.iter().enumerate() {
-            let rows = (b as i64 * self.rows as i64, (b as i64 + 1) * self.rows as i64);
+            let rows = (
+                b as i64 * self.rows as i64,
+                (b as i64 + 1) * self.rows as i64,
+            );
             let covered = |s: Option<Spot>| s.is_some_and(|s| s.covers(rows));
             if !(first || changed || (moved && (covered(self.spot) || covered(spot)))) {
                 continue;

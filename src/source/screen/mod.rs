@@ -85,7 +85,9 @@ impl Screen {
         let mut d = Display::open(&self.display_name, &self.area, self.want_cursor)?;
         let a = d.area();
         d.eager_subtract = self.band_rows.is_none();
-        self.banding = self.band_rows.map(|rows| Banding::new(a.width, a.height, rows));
+        self.banding = self
+            .band_rows
+            .map(|rows| Banding::new(a.width, a.height, rows));
         if self.last_area.is_some_and(|old| old != a) {
             log::info!("X display {}: now streaming {a}", self.display_name);
         }
