@@ -18,9 +18,12 @@ deps-test:
 deps-bench:
 	@tools/deps.sh bench
 
-# Unit tests beside the code, then end-to-end tests against the real binary.
+# Unit tests beside the code, then end-to-end tests against the real binary; then the band
+# encoder's byte- and pixel-identity tests again with libjpeg-turbo (it must hold for both).
 test: deps-test
 	$(CARGO) test --release
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --lib encode::
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --test tests bands::
 
 bench: deps-bench
 	$(CARGO) build --release

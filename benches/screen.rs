@@ -26,6 +26,8 @@ use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 mod painter;
 #[path = "../tests/util.rs"]
 mod util;
+#[path = "screen/workloads.rs"]
+mod workloads;
 
 use painter::Painter;
 use util::Xvfb;
@@ -125,6 +127,8 @@ fn animate(display: String, moving: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
 #[derive(Clone, Copy, PartialEq)]
 enum System {
     Deskcam,
+    /// The default build with `--full-frames`: every frame encoded whole, as before bands.
+    DeskcamFull,
     DeskcamTurbo,
     Ffmpeg,
     Tutorial,
@@ -134,6 +138,7 @@ impl System {
     fn label(self) -> &'static str {
         match self {
             System::Deskcam => "deskcam (default, jpeg-encoder)",
+            System::DeskcamFull => "deskcam --full-frames (jpeg-encoder)",
             System::DeskcamTurbo => "deskcam --features turbojpeg",
             System::Ffmpeg => "ffmpeg x11grab -c:v mjpeg",
             System::Tutorial => "tutorial Flask + pyautogui",
@@ -207,13 +212,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(system: System, display: &str, scratch: &Path) -> Result<Started, String> {
+/// Starts `system` grabbing at most `fps` frames a second.
+fn start(system: System, display: &str, scratch: &Path, fps: u32) -> Result<Started, String> {
+    let fps = fps.to_string();
     match system {
-        System::Deskcam | System::DeskcamTurbo => {
-            let bin = if system == System::Deskcam {
-                PathBuf::from(env!("CARGO_BIN_EXE_deskcam"))
-            } else {
+        System::Deskcam | System::DeskcamFull | System::DeskcamTurbo => {
+            let bin = if system == System::DeskcamTurbo {
                 turbo_binary()
+            } else {
+                PathBuf::from(env!("CARGO_BIN_EXE_deskcam"))
             };
             if !bin.exists() {
                 return Err(format!(
@@ -222,8 +229,9 @@ fn start(system: System, display: &str, scratch: &Path) -> Result<Started, Strin
                 ));
             }
             let mut child = Command::new(bin)
-                .args(["--source", "screen", "--display", display, "--fps", "1000"])
+                .args(["--source", "screen", "--display", display, "--fps", &fps])
                 .args(["--listen", "127.0.0.1:0", "--quiet"])
+                .args((system == System::DeskcamFull).then_some("--full-frames"))
                 .stderr(Stdio::piped())
                 .spawn()
                 .map_err(|e| e.to_string())?;
@@ -240,7 +248,7 @@ fn start(system: System, display: &str, scratch: &Path) -> Result<Started, Strin
         }
         System::Ffmpeg => {
             let mut child = Command::new("ffmpeg")
-                .args(["-v", "error", "-f", "x11grab", "-framerate", "1000"])
+                .args(["-v", "error", "-f", "x11grab", "-framerate", &fps])
                 .args(["-video_size", "1920x1080", "-i", display])
                 .args(["-c:v", "mjpeg", "-q:v", "5", "-fps_mode", "passthrough"])
                 .args(["-f", "mpjpeg", "-"])
@@ -398,16 +406,17 @@ fn cpu(pid: u32) -> Duration {
     Duration::from_millis(ticks.max(0) as u64 * 10)
 }
 
-/// The colour at the marker's centre, decoding at 1/8 scale (DCT scaling: a few ms per frame).
-fn marker_colour(jpeg: &[u8]) -> Option<[u8; 3]> {
+/// The colour at (`mx`, `my`) (a marker's centre), decoding at 1/8 scale (DCT scaling: a few ms
+/// per frame).
+fn marker_colour(jpeg: &[u8], mx: usize, my: usize) -> Option<[u8; 3]> {
     let mut d = jpeg_decoder::Decoder::new(jpeg);
     d.read_info().ok()?;
     d.scale(W / 8, H / 8).ok()?;
     let px = d.decode().ok()?;
     let info = d.info()?;
     let (x, y) = (
-        128 * info.width as usize / W as usize,
-        128 * info.height as usize / H as usize,
+        mx * info.width as usize / W as usize,
+        my * info.height as usize / H as usize,
     );
     let i = (y * info.width as usize + x) * 3;
     px.get(i..i + 3).map(|p| [p[0], p[1], p[2]])
@@ -438,7 +447,7 @@ fn measure(
     scratch: &Path,
 ) -> Result<Figures, String> {
     moving.store(true, Ordering::Relaxed);
-    let (run, stream) = start(system, &x.display, scratch)?;
+    let (run, stream) = start(system, &x.display, scratch, 1000)?;
     let pid = run.child.id();
     let reader = read_frames(stream);
     let t0 = Instant::now();
@@ -500,7 +509,7 @@ fn measure(
             if arrived < t {
                 continue;
             }
-            let hit = marker_colour(&jpeg).is_some_and(|c| {
+            let hit = marker_colour(&jpeg, 128, 128).is_some_and(|c| {
                 c.iter()
                     .zip(want)
                     .all(|(&g, w)| (g as i32 - w as i32).abs() < 48)
@@ -595,6 +604,8 @@ fn main() {
         x.display,
         ms(enc)
     );
+    // `cargo bench --bench screen -- workloads` runs only the band workloads' table.
+    let only_workloads = std::env::args().any(|a| a == "workloads");
     let rows = Mutex::new(Vec::new());
     for system in [
         System::Deskcam,
@@ -602,6 +613,9 @@ fn main() {
         System::Ffmpeg,
         System::Tutorial,
     ] {
+        if only_workloads {
+            break;
+        }
         eprintln!("measuring {} ...", system.label());
         let result = measure(system, &x, &painter, &moving, &scratch);
         if let Err(e) = &result {
@@ -611,6 +625,10 @@ fn main() {
             label: system.label(),
             result,
         });
+    }
+    let mut workload_table = String::new();
+    if !std::env::args().any(|a| a == "main") {
+        workload_table = workloads::table(&x, &moving, &scratch, enc);
     }
     stop.store(true, Ordering::Relaxed);
     let _ = animator.join();
@@ -653,4 +671,5 @@ fn main() {
         "One 1080p encode (jpeg-encoder, one core): {} ms; CPU % is of one core, streamer process and its children (not Xvfb, not this reader).",
         ms(enc)
     );
+    print!("{workload_table}");
 }
