@@ -251,6 +251,9 @@ fn start(system: System, display: &str, scratch: &Path, fps: u32) -> Result<Star
                 .args(["-v", "error", "-f", "x11grab", "-framerate", &fps])
                 .args(["-video_size", "1920x1080", "-i", display])
                 .args(["-c:v", "mjpeg", "-q:v", "5", "-fps_mode", "passthrough"])
+                // Millisecond timestamps: at -framerate 30 two grabs can fall into one 1/30 s
+                // tick, and the muxer stops ffmpeg on the repeated timestamp.
+                .args(["-enc_time_base", "1/1000"])
                 .args(["-f", "mpjpeg", "-"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())

@@ -47,6 +47,8 @@ pub struct Changes {
     pub cursor_shape: bool,
     /// The screen was resized (RandR / root ConfigureNotify): reconnect to pick up the new size.
     pub resized: bool,
+    /// The pointer moved (XInput 2 raw motion).
+    pub pointer_moved: bool,
 }
 
 pub struct Display {
@@ -62,6 +64,8 @@ pub struct Display {
     pub(super) cursor: Option<CursorImage>,
     /// Subtract damage as soon as it is reported (`--full-frames`, which grabs everything).
     pub(super) eager_subtract: bool,
+    /// XInput 2 raw motion events arrive, so the pointer need not be polled.
+    pub(super) motion: bool,
 }
 
 /// An X failure on display `name`: the connection is gone or the server refused; reconnect.
@@ -102,6 +106,11 @@ impl Display {
         self.damage.is_some()
     }
 
+    /// Whether pointer moves arrive as events (else the pointer must be polled).
+    pub fn has_motion_events(&self) -> bool {
+        self.motion
+    }
+
     /// Reads every queued event without blocking. DAMAGE is subtracted by the next grab (or at
     /// once with `eager_subtract`): with `NON_EMPTY` reporting, no further notify comes until
     /// then.
@@ -111,6 +120,7 @@ impl Display {
             match event {
                 Event::DamageNotify(_) => changes.damaged = true,
                 Event::XfixesCursorNotify(_) => changes.cursor_shape = true,
+                Event::XinputRawMotion(_) => changes.pointer_moved = true,
                 Event::RandrScreenChangeNotify(e) => {
                     changes.resized |= (e.width, e.height) != self.screen;
                 }

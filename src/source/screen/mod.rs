@@ -22,11 +22,16 @@ use display::Display;
 
 /// Longest the capture call blocks with nothing to do (the trait asks for about a second).
 const MAX_WAIT: Duration = Duration::from_secs(1);
-/// How often the pointer position is polled while the cursor is drawn. X reports motion only
-/// to windows that select it, and the root window's children swallow it, so a poll is the
-/// portable way; 50 polls a second cost little (the static-screen CPU in docs/performance.md
-/// includes them) and keep cursor lag under 20 ms.
+/// How often the pointer position is polled while the cursor is drawn and the server has no
+/// XInput 2. X reports motion only to windows that select it, and the root window's children
+/// swallow it, so a poll is the portable way; 50 polls a second cost little (the static-screen
+/// CPU in docs/performance.md includes them) and keep cursor lag under 20 ms.
 const POINTER_POLL: Duration = Duration::from_millis(20);
+/// With XInput 2 raw motion the pointer is read when it moves (at most this often, so a fast
+/// mouse does not flood the X connection with queries), and otherwise once a second in case an
+/// event was missed.
+const MOTION_GAP: Duration = Duration::from_millis(4);
+const IDLE_POINTER_POLL: Duration = Duration::from_secs(1);
 
 pub struct Screen {
     display_name: String,
@@ -49,6 +54,7 @@ pub struct Screen {
     fresh: bool,
     next_due: Instant,
     next_pointer_poll: Instant,
+    last_pointer_poll: Instant,
     pointer: Option<(i16, i16)>,
     grabs: u64,
 }
@@ -75,6 +81,7 @@ impl Screen {
             fresh: false,
             next_due: now,
             next_pointer_poll: now,
+            last_pointer_poll: now,
             pointer: None,
             grabs: 0,
         })
@@ -126,7 +133,13 @@ impl Source for Screen {
                     self.pointer = Some(p);
                     self.dirty = true;
                 }
-                self.next_pointer_poll = now + POINTER_POLL;
+                self.last_pointer_poll = now;
+                self.next_pointer_poll = now
+                    + if d.has_motion_events() {
+                        IDLE_POINTER_POLL
+                    } else {
+                        POINTER_POLL
+                    };
             }
             let changes = d.pump()?;
             if changes.resized {
@@ -134,6 +147,10 @@ impl Source for Screen {
                 // reconnecting redoes all of it in a few milliseconds.
                 self.connect()?;
                 continue;
+            }
+            if changes.pointer_moved {
+                let soon = (self.last_pointer_poll + MOTION_GAP).max(Instant::now());
+                self.next_pointer_poll = self.next_pointer_poll.min(soon);
             }
             if changes.cursor_shape {
                 d.refresh_cursor()?;
