@@ -192,6 +192,11 @@ pub fn measure(
     scratch: &std::path::Path,
 ) -> Result<Figures, String> {
     let fps = if w == Workload::Scroll { 1000 } else { RATE };
+    // The still desktop is a testsrc2 picture (a moment of (c)'s scroll), whatever ran before.
+    scrolling.store(true, Ordering::Relaxed);
+    thread::sleep(Duration::from_millis(100));
+    scrolling.store(false, Ordering::Relaxed);
+    thread::sleep(Duration::from_millis(50));
     let driver = Driver::new(&x.display);
     driver.prepare(w);
     let running = Arc::new(AtomicBool::new(true));
