@@ -16,14 +16,16 @@ use std::time::{Duration, Instant};
 use deskcam::encode::EncodeSettings;
 use deskcam::encode::bands::{band_rows, encode_restart};
 use deskcam::jpeg::{Quality, Subsampling};
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{
+use testkit::http::{self, MjpegReader, State};
+use testkit::server::Deskcam;
+use testkit::wait::wait_until;
+use testkit::x11::{Painter, Xvfb};
+use testkit::x11rb;
+use testkit::x11rb::connection::Connection;
+use testkit::x11rb::protocol::xproto::{
     ChangeGCAux, ConfigureWindowAux, ConnectionExt as _, CreateGCAux, CreateWindowAux, Gcontext,
     ImageFormat, Rectangle, Window, WindowClass,
 };
-
-use crate::painter::Painter;
-use crate::util::{self, Deskcam, MjpegReader, Xvfb};
 
 const W: u16 = 640;
 const H: u16 = 360; // 22.5 bands of 16 rows: the last band is partial
@@ -255,15 +257,8 @@ fn screen(display: &str, extra: &[&str]) -> Deskcam {
 }
 
 fn state_number(d: &Deskcam, key: &str) -> i64 {
-    let state = util::get(d.addr, "/state").text();
-    let at = state
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("{key} in {state}"));
-    state[at + key.len() + 3..]
-        .split([',', '}'])
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{key} in {state}"))
+    let state = State::fetch(d.addr);
+    state.int(key).unwrap_or_else(|| panic!("{key} in {state}"))
 }
 
 #[test]
@@ -365,8 +360,8 @@ fn the_cursor_changes_only_the_bands_it_covers_and_state_counts_bands() {
     );
     let full = screen(&x.display, &["--full-frames"]);
     let mut state = String::new();
-    let shown = util::wait_until(Duration::from_secs(5), || {
-        state = util::get(full.addr, "/state").text();
+    let shown = wait_until(Duration::from_secs(5), || {
+        state = http::get(full.addr, "/state").text();
         state.contains("\"band_rows\":null")
     });
     assert!(shown && !state.contains("bands_encoded"), "{state}");
@@ -401,14 +396,14 @@ fn stitched_frames_decode_cleanly_in_ffmpeg_chromium_and_jpeg_decoder() {
             );
         };
         shown = jpeg.clone();
-        assert_eq!(util::jpeg_size(&jpeg), Some((333, 250)));
+        assert_eq!(deskcam::jpeg::markers::size(&jpeg), Some((333, 250)));
         let f = dir.join(format!("frame{i}.jpg"));
         std::fs::write(&f, &jpeg).unwrap();
         files.push((f, jpeg));
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let browser_dir = root.join("tests/browser");
-    crate::control::ensure_playwright(&browser_dir);
+    crate::control::browser::ensure_playwright(&browser_dir);
     let out = std::process::Command::new("node")
         .arg(browser_dir.join("decode.mjs"))
         .args(files.iter().map(|(f, _)| f))

@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ChangeGCAux, ConnectionExt as _, CreateGCAux, Rectangle};
-use x11rb::protocol::xtest::ConnectionExt as _;
+use testkit::picture::Picture;
+use testkit::stats::percentile;
+use testkit::x11rb::connection::Connection;
+use testkit::x11rb::protocol::xproto::{ChangeGCAux, ConnectionExt as _, CreateGCAux, Rectangle};
+use testkit::x11rb::protocol::xtest::ConnectionExt as _;
 
 use super::{H, Painter, System, W, Xvfb, cpu, marker_colour, ms, read_frames, start};
 
@@ -171,16 +173,11 @@ fn shows(w: Workload, i: u32, jpeg: &[u8]) -> bool {
 
 /// Whether the cursor (black and white on the grey panel) is drawn around `at`.
 fn cursor_at(jpeg: &[u8], at: (i16, i16)) -> bool {
-    let Ok(px) = jpeg_decoder::Decoder::new(jpeg).decode() else {
+    let Ok(p) = Picture::decode(jpeg) else {
         return false;
     };
-    let (x0, y0) = (at.0 as usize - 6, at.1 as usize - 6);
-    (y0..y0 + 12).any(|y| {
-        (x0..x0 + 12).any(|x| {
-            let i = (y * W as usize + x) * 3;
-            px.get(i).is_some_and(|&v| !(60..=200).contains(&v))
-        })
-    })
+    let (x0, y0) = (at.0 as u32 - 6, at.1 as u32 - 6);
+    (y0..y0 + 12).any(|y| (x0..x0 + 12).any(|x| !(60..=200).contains(&p.at(x, y)[0])))
 }
 
 /// Runs `w` against `system` and measures it.
@@ -216,7 +213,7 @@ pub fn measure(
     });
     scrolling.store(w == Workload::Scroll, Ordering::Relaxed);
     let (run, stream) = start(system, &x.display, scratch, fps)?;
-    let pid = run.child.id();
+    let pid = run.pid();
     let reader = read_frames(stream);
     let t0 = Instant::now();
     while reader.count.load(Ordering::Relaxed) < 3 {
@@ -265,12 +262,12 @@ pub fn measure(
         }
     }
     drop(run);
-    lat.sort();
+
     Ok(Figures {
         fps: frames as f64 / wall,
         cpu: figures_cpu,
-        p50: lat[lat.len() / 2],
-        p95: lat[(lat.len() * 95 / 100).min(lat.len() - 1)],
+        p50: percentile(&mut lat, 0.5),
+        p95: percentile(&mut lat, 0.95),
         bytes,
     })
 }
@@ -313,7 +310,7 @@ pub fn table(
             let _ = match measure(system, w, x, scrolling, scratch) {
                 Ok(f) => writeln!(
                     out,
-                    "| {} | {} | {:.1} | {:.0} | {:.1} | {} / {} | {} |",
+                    "| {} | {} | {:.1} | {:.0} | {:.1} | {:.1} / {:.1} | {} |",
                     w.label(),
                     system.label(),
                     f.cpu,
@@ -334,7 +331,7 @@ pub fn table(
     }
     let _ = writeln!(
         out,
-        "\nGoal (c): whole-screen change→arrival p50 ≤ 0.6 x one single-threaded full encode = {} ms.",
+        "\nGoal (c): whole-screen change→arrival p50 ≤ 0.6 x one single-threaded full encode = {:.1} ms.",
         ms(encode.mul_f64(0.6))
     );
     out
