@@ -10,6 +10,13 @@
 //! encoder with the same restart interval, is the one right picture of that moment. Each frame
 //! that arrives must then be exactly the picture before the step or the one after it: a frame
 //! mixing bands of two moments, or missing a change, matches neither.
+//!
+//! The reference is made with `deskcam::encode::bands::encode_restart`, unlike the rest of the
+//! end-to-end tests, which judge the program from outside: byte identity can only be asked of
+//! the same encoder library, and that function is the library called once on the whole picture
+//! with a restart interval (its own unit tests compare it with the library's output). Everything
+//! between the screen and the client (damage, partial grabs, band comparison, the cursor, the
+//! pool, the stitching) is what is judged.
 
 use std::time::{Duration, Instant};
 
