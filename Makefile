@@ -18,9 +18,11 @@ deps-test:
 deps-bench:
 	@tools/deps.sh bench
 
-# Unit tests beside the code, then end-to-end tests against the real binary; then the band
-# encoder's byte- and pixel-identity tests again with libjpeg-turbo (it must hold for both).
+# Unit tests beside the code (ours, then the vendored HTTP parser's), then end-to-end tests
+# against the real binary; then the band encoder's byte- and pixel-identity tests again with
+# libjpeg-turbo (they must hold for both encoders).
 test: deps-test
+	$(CARGO) test --release -p tiny_http
 	$(CARGO) test --release
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --lib encode::
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --test tests bands::
@@ -28,6 +30,7 @@ test: deps-test
 bench: deps-bench
 	$(CARGO) build --release
 	$(CARGO) bench --bench fanout
+	$(CARGO) bench --bench snapshot
 	@# The screen bench compares the default build with a libjpeg-turbo build of its own.
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg || \
 		echo "turbojpeg build failed: the screen bench reports it as not measured"

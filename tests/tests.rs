@@ -5,5 +5,7 @@
 mod bands;
 mod camera;
 mod control;
+mod hostile;
 mod http;
+mod resources;
 mod screen;
