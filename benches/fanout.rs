@@ -61,8 +61,9 @@ fn start(https: Option<&Https>) -> Deskcam {
 fn frames(server: &Deskcam, https: Option<&Https>) -> u64 {
     let frames = match https {
         None => State::fetch(server.addr).int("frames"),
-        Some(h) => State(testkit::http::https_get(server.addr, &h.client, "/state").text())
-            .int("frames"),
+        Some(h) => {
+            State(testkit::http::https_get(server.addr, &h.client, "/state").text()).int("frames")
+        }
     };
     frames
         .and_then(|f| u64::try_from(f).ok())
