@@ -176,7 +176,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
 
 /// One thread for the signals: SIGINT and SIGTERM stop the server cleanly (exit 0); SIGHUP
 /// reloads the certificate files when serving HTTPS (as nginx does after a Let's Encrypt
-/// renewal) and otherwise stops like SIGTERM, as it did before HTTPS.
+/// renewal) and does nothing else, so `systemctl reload` never stops a plain-HTTP instance.
 fn on_signals(
     stop: Arc<dyn Fn() + Send + Sync>,
     certs: Option<Arc<tls::Certificates>>,
@@ -190,6 +190,7 @@ fn on_signals(
             for signal in signals.forever() {
                 match (signal, &certs) {
                     (SIGHUP, Some(certs)) => certs.reload_and_log(),
+                    (SIGHUP, None) => log::info!("SIGHUP: nothing to reload without HTTPS"),
                     _ => stop(),
                 }
             }

@@ -262,6 +262,15 @@ fn sighup_reloads_the_certificate_and_open_streams_go_on() {
     assert_eq!(d.terminate(), Some(0), "SIGHUP must not have ended it");
 }
 
+#[test]
+fn sighup_without_https_changes_nothing() {
+    let mut d = Deskcam::start(&["--size", "160x120"]);
+    signal(&d, "HUP");
+    d.log_line(WAIT, |l| l.contains("SIGHUP: nothing to reload"));
+    assert_eq!(testkit::http::get(d.addr, "/snapshot").status, 200);
+    assert_eq!(d.terminate(), Some(0));
+}
+
 fn signal(d: &Deskcam, name: &str) {
     tool(Command::new("kill").args([&format!("-{name}"), &d.child.id().to_string()]));
 }
