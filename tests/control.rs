@@ -90,12 +90,24 @@ fn injector_types_text_missing_from_the_keymap() {
     });
     assert_eq!(Recorder::typed(&seen), text);
     // A key by KeyboardEvent.code, held and released.
-    inj.inject(&Event::Key(Key::Code("KeyQ", 0x71), Press::Down), area)
-        .unwrap();
+    inj.inject(
+        &Event::Key(
+            Key::Code(deskcam::input::keycodes::physical("KeyQ").unwrap()),
+            Press::Down,
+        ),
+        area,
+    )
+    .unwrap();
     let seen = rec.until(WAIT, |e| matches!(e, Rec::Key { .. }));
     assert_eq!(Recorder::typed(&seen), "q");
-    inj.inject(&Event::Key(Key::Code("KeyQ", 0x71), Press::Up), area)
-        .unwrap();
+    inj.inject(
+        &Event::Key(
+            Key::Code(deskcam::input::keycodes::physical("KeyQ").unwrap()),
+            Press::Up,
+        ),
+        area,
+    )
+    .unwrap();
     rec.until(WAIT, |e| matches!(e, Rec::KeyUp { .. }));
 }
 

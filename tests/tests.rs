@@ -3,9 +3,11 @@
 
 mod painter;
 mod util;
+mod xev;
 mod xrecord;
 
 mod camera;
 mod control;
+mod control_keys;
 mod http;
 mod screen;

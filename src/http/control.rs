@@ -14,9 +14,11 @@ use super::query::split_url;
 use super::{Context, client_ip, header, header_value, peer, respond, text};
 use crate::input::{Event, InjectError, Injector};
 
-/// Largest `POST /input` body: an event is a few dozen bytes; 1024 characters of text
-/// percent-encoded as UTF-8 stay under it.
+/// Largest `POST /input` body but for `text`: an event is a few dozen bytes.
 pub const MAX_BODY: usize = 4096;
+/// Largest body of a `text` event: 1024 characters of up to 4 UTF-8 bytes, percent-encoded at 3
+/// bytes per byte, are 12 KiB; the rest is room for the other fields.
+pub const MAX_TEXT_BODY: usize = 16 * 1024;
 /// Events per second a client (by IP address) may send on average. The page sends at most one
 /// pointer move and one wheel event per animation frame (60-120 Hz) plus keys and clicks.
 pub const RATE_PER_SECOND: f64 = 250.0;
@@ -129,17 +131,20 @@ pub fn fetch_site(value: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// Reads at most [`MAX_BODY`] bytes; `None` when there is more.
+/// Reads at most [`MAX_TEXT_BODY`] bytes; `None` when there is more, or when a body that is not
+/// a `text` event is over [`MAX_BODY`].
 fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
-    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+    if request.body_length().is_some_and(|n| n > MAX_TEXT_BODY) {
         return Ok(None);
     }
     let mut body = Vec::new();
     request
         .as_reader()
-        .take(MAX_BODY as u64 + 1)
+        .take(MAX_TEXT_BODY as u64 + 1)
         .read_to_end(&mut body)?;
-    Ok((body.len() <= MAX_BODY).then_some(body))
+    let fits =
+        body.len() <= MAX_BODY || (body.len() <= MAX_TEXT_BODY && event_form::is_text(&body));
+    Ok(fits.then_some(body))
 }
 
 type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
@@ -223,7 +228,9 @@ fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
             Ok(None) => {
                 return Err(text(
                     413,
-                    &format!("body over {MAX_BODY} bytes: send one event per request"),
+                    &format!(
+                        "body over {MAX_BODY} bytes ({MAX_TEXT_BODY} for text): send one event per request"
+                    ),
                 ));
             }
             Err(e) => return Err(text(400, &format!("cannot read the body: {e}"))),

@@ -6,7 +6,9 @@
 use std::fmt;
 
 use super::query::Query;
-use crate::input::{Button, Event, Key, MAX_TEXT_CHARS, MAX_WHEEL_STEPS, Press, Spot, keymap};
+use crate::input::{
+    Button, Event, Key, MAX_TEXT_CHARS, MAX_WHEEL_STEPS, Press, Spot, keycodes, keymap,
+};
 
 /// Why a request was refused: one line for the 400 answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,14 +80,12 @@ fn button(q: &Query) -> Result<Button, String> {
 fn key(q: &Query) -> Result<Key, String> {
     match (q.get("code"), q.get("keysym")) {
         (Some(_), Some(_)) => Err("give code or keysym, not both".into()),
-        (Some(code), None) => keymap::code_keysym(code)
-            .map(|(name, sym)| Key::Code(name, sym))
-            .ok_or_else(|| {
-                format!(
-                    "code={:?}: not a KeyboardEvent.code we know (like KeyA, Enter, ShiftLeft, F5)",
-                    short(code)
-                )
-            }),
+        (Some(code), None) => keycodes::physical(code).map(Key::Code).ok_or_else(|| {
+            format!(
+                "code={:?}: not a KeyboardEvent.code we know (like KeyA, Enter, ShiftLeft, F5)",
+                short(code)
+            )
+        }),
         (None, Some(text)) => {
             let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
                 Some(hex) => u32::from_str_radix(hex, 16).ok(),
@@ -129,6 +129,11 @@ fn text(q: &Query) -> Result<String, String> {
 pub fn parse_form(body: &[u8]) -> Result<Event, BadEvent> {
     let body = std::str::from_utf8(body).map_err(|_| BadEvent("body is not UTF-8".into()))?;
     parse_query(&Query::parse(body)).map_err(BadEvent)
+}
+
+/// True when the body is a `text` event (the one kind allowed a larger body).
+pub fn is_text(body: &[u8]) -> bool {
+    std::str::from_utf8(body).is_ok_and(|b| Query::parse(b).get("type") == Some("text"))
 }
 
 fn parse_query(q: &Query) -> Result<Event, String> {
@@ -237,13 +242,18 @@ mod tests {
                 dy: 0
             }
         );
+        let code = |c| Key::Code(keycodes::physical(c).unwrap());
         assert_eq!(
             ok("type=key&code=KeyA"),
-            Event::Key(Key::Code("KeyA", 0x61), Press::Both)
+            Event::Key(code("KeyA"), Press::Both)
         );
         assert_eq!(
             ok("type=key&code=ShiftLeft&down=1"),
-            Event::Key(Key::Code("ShiftLeft", 0xffe1), Press::Down)
+            Event::Key(code("ShiftLeft"), Press::Down)
+        );
+        assert_eq!(
+            ok("type=key&code=AltRight&down=0"),
+            Event::Key(code("AltRight"), Press::Up)
         );
         assert_eq!(
             ok("type=key&keysym=0xff0d&down=0"),
@@ -291,6 +301,13 @@ mod tests {
         assert!(parse_form(b"type=move&x=\xff").is_err());
         // A client's long junk is not echoed back in full.
         assert!(bad(&format!("type={}", "z".repeat(500))).len() < 150);
+    }
+
+    #[test]
+    fn only_text_may_be_long() {
+        assert!(is_text(b"type=text&text=x"));
+        assert!(!is_text(b"type=move&text=x"));
+        assert!(!is_text(b"type=text\xff"));
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //! [`xtest::Injector`]. This module knows nothing of HTTP; coordinate mapping is pure and
 //! unit-tested here, and only `xtest.rs` talks to X.
 
+pub mod keycodes;
 pub mod keymap;
+mod spare;
 pub mod xtest;
 
 use crate::geometry::Region;
 
+pub use keycodes::PhysicalKey;
 pub use xtest::{InjectError, Injector};
 
 /// Longest `text` we type in one request, in characters.
@@ -65,16 +68,16 @@ impl Spot {
 /// What a key event names: a physical key (`KeyboardEvent.code`) or an X keysym.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {
-    Code(&'static str, u32),
+    Code(&'static PhysicalKey),
     Keysym(u32),
 }
 
-impl Key {
-    pub fn keysym(self) -> u32 {
-        match self {
-            Key::Code(_, sym) | Key::Keysym(sym) => sym,
-        }
-    }
+/// Something a viewer can hold down on the X server: a pointer button (X button number) or a
+/// key (X keycode, as pressed, so the release names the same key whatever the map does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Held {
+    Button(u8),
+    Key(u8),
 }
 
 /// Press, release, or both.
