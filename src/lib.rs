@@ -102,7 +102,9 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     // Its own X connection, checked at start: a display without XTest is one clear message.
     let input = if config.control {
         let injector = input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?;
-        Some(http::control::Control::new(injector))
+        let controller = input::Controller::new(injector)
+            .map_err(|e| Error::Io("cannot start the control watchdog".into(), e))?;
+        Some(http::control::Control::new(controller))
     } else {
         None
     };
@@ -153,8 +155,12 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
             http::LOGIN_BURST,
         ),
     });
-    listener.serve(ctx);
+    listener.serve(ctx.clone());
     stop();
+    // Release what viewers hold and write their audit lines before the X connection goes.
+    if let Some(control) = &ctx.input {
+        control.controller.stop();
+    }
     if !capture.join().unwrap_or(false) {
         return Err(Error::Io(
             "the capture thread failed".into(),

@@ -580,7 +580,7 @@ fn auth_protects_every_endpoint_and_never_logs_the_password() {
 // ---- a real browser ------------------------------------------------------------------------
 
 /// Installs playwright-core for tests/browser (from its package-lock.json) if it is missing.
-fn ensure_playwright(dir: &std::path::Path) {
+pub(crate) fn ensure_playwright(dir: &std::path::Path) {
     if dir.join("node_modules/playwright-core").exists() {
         return;
     }

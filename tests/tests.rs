@@ -8,6 +8,7 @@ mod xrecord;
 
 mod camera;
 mod control;
+mod control_hold;
 mod control_keys;
 mod http;
 mod screen;

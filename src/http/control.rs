@@ -1,6 +1,7 @@
 //! `POST /input` and the tutorial's `POST /pointer`: the guards in front of input injection.
 //! In order: control on (403), same-site Origin/Referer (403), per-client rate (429), body size
-//! (413), a valid event (400), a known screen area (503); only then is anything injected.
+//! (413), a valid event (400), a known screen area (503); only then does the
+//! [`Controller`] act, for the viewer the request comes from (address, user, page session).
 
 use std::io::Read;
 use std::net::IpAddr;
@@ -8,11 +9,11 @@ use std::time::Instant;
 
 use tiny_http::Request;
 
-use super::event_form;
+use super::event_form::{self, Form};
 use super::limit::RateLimiter;
 use super::query::split_url;
 use super::{Context, client_ip, header, header_value, peer, respond, text};
-use crate::input::{Event, InjectError, Injector};
+use crate::input::{Action, ControlError, Controller, Event, InjectError, Viewer};
 
 /// Largest `POST /input` body but for `text`: an event is a few dozen bytes.
 pub const MAX_BODY: usize = 4096;
@@ -25,16 +26,16 @@ pub const RATE_PER_SECOND: f64 = 250.0;
 /// Events a client may send at once above the average (a burst of typing, a double click).
 pub const RATE_BURST: f64 = 250.0;
 
-/// What `--control` adds to the server: the injector and the rate limiter.
+/// What `--control` adds to the server: the controller and the rate limiter.
 pub struct Control {
-    pub injector: Injector,
+    pub controller: Controller,
     pub limiter: RateLimiter,
 }
 
 impl Control {
-    pub fn new(injector: Injector) -> Control {
+    pub fn new(controller: Controller) -> Control {
         Control {
-            injector,
+            controller,
             limiter: RateLimiter::new(RATE_PER_SECOND, RATE_BURST),
         }
     }
@@ -160,9 +161,9 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             ),
         );
     };
-    let event = guard(ctx, control, &request).and_then(|()| read_event(&mut request, pointer));
-    let event = match event {
-        Ok(event) => event,
+    let form = guard(ctx, control, &request).and_then(|()| read_form(&mut request, pointer));
+    let form = match form {
+        Ok(form) => form,
         Err(refusal) => return respond(request, refusal),
     };
     let Some(area) = ctx.status.area() else {
@@ -171,9 +172,20 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             text(503, "the screen area is not known yet; try again"),
         );
     };
-    match control.injector.inject(&event, area) {
+    let viewer = Viewer {
+        addr: client_ip(&request),
+        user: ctx.auth.as_ref().map(|a| a.user().to_string()),
+        page: form.session,
+    };
+    let done = match &form.action {
+        Action::Inject(event) => Some(what_was_done(event)),
+        Action::Heartbeat | Action::Leave => None,
+    };
+    match control.controller.act(&viewer, form.action, area) {
         Ok(()) => {
-            log_event(&request, &event);
+            if let Some(done) = done {
+                log::debug!("input from {}: {done}", peer(&request));
+            }
             respond(
                 request,
                 tiny_http::Response::from_data(Vec::new())
@@ -184,7 +196,8 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
         Err(e) => {
             log::warn!("cannot inject input: {e}");
             let status = match e {
-                InjectError::Display(_) | InjectError::Keyboard(_) => 503,
+                ControlError::Inject(InjectError::Display(_) | InjectError::Keyboard(_))
+                | ControlError::TooManyViewers => 503,
             };
             respond(request, text(status, &e.to_string()))
         }
@@ -218,10 +231,13 @@ fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answ
     Ok(())
 }
 
-/// The event from the tutorial's query or the form body, or the refusal to send.
-fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
+/// The request from the tutorial's query or the form body, or the refusal to send.
+fn read_form(request: &mut Request, pointer: bool) -> Result<Form, Answer> {
     let parsed = if pointer {
-        event_form::parse_pointer(split_url(request.url()).1)
+        event_form::parse_pointer(split_url(request.url()).1).map(|event| Form {
+            session: None,
+            action: Action::Inject(event),
+        })
     } else {
         match read_body(request) {
             Ok(Some(body)) => event_form::parse_form(&body),
@@ -239,16 +255,11 @@ fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
     parsed.map_err(|why| text(400, &why.0))
 }
 
-/// Logs what was done, never what was typed (it may be a password).
-fn log_event(request: &Request, event: &Event) {
-    if let Event::Text(t) = event {
-        log::debug!(
-            "input from {}: typed {} characters",
-            peer(request),
-            t.chars().count()
-        );
-    } else {
-        log::debug!("input from {}: {}", peer(request), event.kind());
+/// What a debug line says was done: never what was typed (it may be a password).
+fn what_was_done(event: &Event) -> String {
+    match event {
+        Event::Text(t) => format!("typed {} characters", t.chars().count()),
+        other => other.kind().to_string(),
     }
 }
 

@@ -1,16 +1,21 @@
 //! Remote control: the events a viewer may send, validated at the HTTP border (see
-//! `http::event_form`) into an [`Event`], then injected into the X server by
-//! [`xtest::Injector`]. This module knows nothing of HTTP; coordinate mapping is pure and
-//! unit-tested here, and only `xtest.rs` talks to X.
+//! `http::event_form`) into an [`Event`], handed to the [`Controller`] (viewer sessions, held
+//! keys and buttons, the audit log) and injected into the X server by [`xtest::Injector`]. This
+//! module knows nothing of HTTP; coordinate mapping, sessions and key tables are pure and
+//! unit-tested; only `xtest.rs` and `spare.rs` talk to X.
 
+pub mod controller;
 pub mod keycodes;
 pub mod keymap;
+pub mod session;
 mod spare;
 pub mod xtest;
 
 use crate::geometry::Region;
 
+pub use controller::{Action, ControlError, Controller};
 pub use keycodes::PhysicalKey;
+pub use session::Viewer;
 pub use xtest::{InjectError, Injector};
 
 /// Longest `text` we type in one request, in characters.
