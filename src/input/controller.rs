@@ -86,11 +86,6 @@ impl Controller {
         })
     }
 
-    /// The injector, for what needs no session (tests, benchmarks).
-    pub fn injector(&self) -> &Injector {
-        &self.shared.injector
-    }
-
     /// Carries out `action` for `viewer`; events map picture fractions onto `area`.
     pub fn act(&self, viewer: &Viewer, action: Action, area: Region) -> Result<(), ControlError> {
         let s = &*self.shared;

@@ -255,10 +255,6 @@ impl Sessions {
         self.list.iter().map(Session::deadline).min()
     }
 
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
