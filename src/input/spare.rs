@@ -27,8 +27,10 @@ pub const POOL: usize = 16;
 /// A keycode is bound to another character no sooner than this after it was last pressed. A
 /// client re-reads the keymap when it handles the MappingNotify that came before the key
 /// event, so it must do so before the keycode changes again or it sees the later character.
-/// Only text with more than [`POOL`] distinct missing characters in quick succession waits.
-pub const REUSE_GAP: Duration = Duration::from_millis(50);
+/// No request tells when another client has done that, so this bounds how far a client may
+/// lag behind; docs/control.md has the measurements behind the value. Only text with more than
+/// [`POOL`] distinct missing characters in quick succession waits.
+pub const REUSE_GAP: Duration = Duration::from_millis(100);
 
 /// Root window property: pairs of (owner window, keycode), 32-bit CARDINALs.
 const RECORD: &[u8] = b"_DESKCAM_SPARE_KEYCODES";
