@@ -1,9 +1,7 @@
 //! `xev` watching the root window of a private Xvfb: a real Xlib client that turns key events
-//! into keysyms through XKB (levels, AltGr), which the core-protocol recorder (`xrecord.rs`)
-//! does not do. With no window on the screen, Xvfb's default focus (PointerRoot) sends every key
-//! to the root window.
-
-#![allow(dead_code)]
+//! into keysyms through XKB (levels, AltGr), which the core-protocol [`super::Recorder`] does
+//! not do. With no window on the screen, Xvfb's default focus (PointerRoot) sends every key to
+//! the root window, so use it without a recorder.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -9,13 +9,10 @@ use std::time::Duration;
 
 use deskcam::input::Injector;
 use deskcam::input::keycodes::Numbering;
-use deskcam::input::keymap::Keymap;
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::ConnectionExt as _;
-
-use crate::util::*;
-use crate::xev::{Xev, XevKey};
-use crate::xrecord::{Rec, Recorder};
+use testkit::http::{get, post};
+use testkit::server::Deskcam;
+use testkit::wait::wait_until;
+use testkit::x11::{Rec, Recorder, Xev, XevKey, Xvfb, empty_keycodes};
 
 const WAIT: Duration = Duration::from_secs(5);
 /// keysyms (keysymdef.h)
@@ -162,25 +159,6 @@ fn keycodes_are_checked_to_be_evdev_and_found_by_name_when_not() {
     assert_eq!(pressed, [(98, UP), (113, ALT_R), (24, 'q' as u32)]);
 }
 
-/// Keycodes of the server's map that have no keysym at all.
-fn spare_keycodes(display: &str) -> usize {
-    let (conn, _) = x11rb::connect(Some(display)).expect("connect");
-    let setup = conn.setup();
-    let (min, max) = (setup.min_keycode, setup.max_keycode);
-    let reply = conn
-        .get_keyboard_mapping(min, max - min + 1)
-        .expect("GetKeyboardMapping")
-        .reply()
-        .expect("reply");
-    Keymap {
-        min_keycode: min,
-        per_keycode: reply.keysyms_per_keycode as usize,
-        keysyms: reply.keysyms,
-    }
-    .spare_keycodes()
-    .len()
-}
-
 fn cjk(from: u32, n: u32) -> String {
     (from..from + n).filter_map(char::from_u32).collect()
 }
@@ -192,15 +170,14 @@ fn last_char_typed(c: char) -> impl Fn(&Rec) -> bool {
 #[test]
 fn twenty_five_kill_9s_leave_the_keyboard_map_as_it_was() {
     let x = Xvfb::start(640, 480);
-    let spare = spare_keycodes(&x.display);
+    let spare = empty_keycodes(&x.display);
     assert!(spare >= 6, "Xvfb has only {spare} spare keycodes");
     for run in 0..25 {
         let mut d = control_on(&x.display);
         // Three characters no layout has, new ones each run: three keycodes bound.
         ok(&d, &text_form(&cjk(0x4e00 + run * 3, 3)));
         // SIGKILL: no chance to unbind anything.
-        d.child.kill().expect("kill -9");
-        d.child.wait().expect("wait");
+        assert_eq!(d.signal_and_wait("KILL"), None, "killed by a signal");
         if run > 0 {
             // What the killed run left behind was unbound when this run started.
             assert!(
@@ -218,10 +195,10 @@ fn twenty_five_kill_9s_leave_the_keyboard_map_as_it_was() {
     ok(&d, &text_form(text));
     let seen = rec.until(WAIT, last_char_typed('り'));
     assert_eq!(Recorder::typed(&seen), text);
-    assert_eq!(spare_keycodes(&x.display), spare - 3);
+    assert_eq!(empty_keycodes(&x.display), spare - 3);
     // A clean exit unbinds its own.
     assert_eq!(d.terminate(), Some(0));
-    assert_eq!(spare_keycodes(&x.display), spare);
+    assert_eq!(empty_keycodes(&x.display), spare);
 }
 
 #[test]

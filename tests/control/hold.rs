@@ -3,18 +3,19 @@
 //! user does; the audit log has one line per viewer starting and stopping, never the text.
 //! Watched on a private Xvfb by the recording client, with scripts and with headless Chromium.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::thread;
+use std::io::Write;
+use std::process::{ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use deskcam::input::session::LEASE;
-
-use crate::util::*;
-use crate::xrecord::{Rec, Recorder};
+use testkit::child::{Guard, Lines};
+use testkit::http::{basic_auth, get_with, post};
+use testkit::server::Deskcam;
+use testkit::wait::wait_until;
+use testkit::x11::{Rec, Recorder, Xvfb};
 
 const WAIT: Duration = Duration::from_secs(5);
+/// How long a held key outlives its holder's last message (docs/control.md).
+const LEASE: Duration = Duration::from_secs(2);
 /// What the issue promises: anything a vanished viewer held is up within this.
 const RELEASED_WITHIN: Duration = Duration::from_secs(3);
 /// The left Shift key on an evdev X server (KEY_LEFTSHIFT 42 + 8).
@@ -36,11 +37,13 @@ impl Desk {
         let mut args = vec!["--source", "screen", "--display", &x.display, "--control"];
         args.extend_from_slice(extra);
         let deskcam = Deskcam::start(&args);
-        let addr = deskcam.addr;
-        let state =
-            format!("GET /state HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\r\n");
-        assert!(wait_until(WAIT, || raw_request(addr, state.as_bytes())
-            .status
+        // Input needs the streamed area, which the screen source publishes once open.
+        assert!(wait_until(WAIT, || get_with(
+            deskcam.addr,
+            "/state",
+            headers
+        )
+        .status
             == 200));
         Desk {
             rec,
@@ -86,17 +89,7 @@ impl Desk {
 
     /// Waits for a log line containing `needle`.
     fn logged(&self, needle: &str) -> String {
-        let mut line = None;
-        wait_until(WAIT, || {
-            line = self
-                .deskcam
-                .log()
-                .lines()
-                .find(|l| l.contains(needle))
-                .map(str::to_string);
-            line.is_some()
-        });
-        line.unwrap_or_else(|| panic!("no {needle:?} in the log: {}", self.deskcam.log()))
+        self.deskcam.log_line(WAIT, |l| l.contains(needle))
     }
 }
 
@@ -182,13 +175,7 @@ fn a_dead_page_is_not_kept_alive_by_another_page_of_the_same_address() {
 
 #[test]
 fn leaving_releases_at_once_and_the_audit_log_tells_who_never_what() {
-    let auth = {
-        use base64::Engine as _;
-        format!(
-            "Authorization: Basic {}\r\n",
-            base64::engine::general_purpose::STANDARD.encode("alice:pw-1234")
-        )
-    };
+    let auth = basic_auth("alice:pw-1234");
     let d = Desk::start(&["--auth", "alice:pw-1234"], &auth);
     let page = "session=a1b2c3d4e5f60718";
     let secret = "hunter2-typed-secret";
@@ -226,52 +213,45 @@ fn leaving_releases_at_once_and_the_audit_log_tells_who_never_what() {
 
 // ---- a real browser ------------------------------------------------------------------------
 
-/// The node script, in lock-step: it prints "STEP name" and waits for "next".
+/// A node script from tests/browser in lock-step: it prints "STEP name" and waits for "next".
 struct Script {
-    child: Child,
+    _node: Guard,
     to_node: ChildStdin,
-    lines: Receiver<String>,
+    out: Lines,
 }
+
+/// How long the script may take to report one action (Chromium starts slowly when the machine
+/// is busy).
+const STEP: Duration = Duration::from_secs(60);
 
 impl Script {
     fn start(name: &str, args: &[&str]) -> Script {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-        crate::control::ensure_playwright(&dir);
-        let mut child = Command::new("node")
+        super::browser::ensure_playwright(&dir);
+        let mut node = Command::new("node")
             .arg(dir.join(name))
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
+            .map(Guard)
             .expect("node must be installed (tools/deps.sh installs it)");
-        let to_node = child.stdin.take().expect("stdin");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, lines) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let to_node = node.stdin.take().expect("stdin is piped");
+        let out = Lines::read(node.stdout.take().expect("stdout is piped"));
         Script {
-            child,
+            _node: node,
             to_node,
-            lines,
+            out,
         }
     }
 
-    /// The value of the next line that starts with `prefix`.
+    /// The rest of the next line that starts with `prefix`.
     fn expect(&self, prefix: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|_| panic!("the browser script stopped before {prefix:?}"));
-            if let Some(rest) = line.strip_prefix(prefix) {
-                return rest.trim().to_string();
-            }
-        }
+        self.out
+            .find(STEP, |line| {
+                line.strip_prefix(prefix).map(|r| r.trim().to_string())
+            })
+            .unwrap_or_else(|e| panic!("the browser script, waiting for {prefix:?}: {e}"))
     }
 
     fn step(&self, name: &str) {
@@ -279,14 +259,7 @@ impl Script {
     }
 
     fn next(&mut self) {
-        writeln!(self.to_node, "next").expect("the browser script is gone");
-    }
-}
-
-impl Drop for Script {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        writeln!(self.to_node, "next").expect("the browser script is listening");
     }
 }
 
