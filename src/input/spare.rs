@@ -16,21 +16,21 @@ use x11rb::protocol::xproto::{self, AtomEnum, ConnectionExt as _, PropMode};
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 
-use super::keymap::{self, Keymap};
+use super::keymap::{self, Keymap, Place};
 use super::xtest::{InjectError, display_failed};
 
 /// At most this many keycodes are bound at once. Small, so other tools (xdotool, a second
-/// deskcam) still find spare keycodes; large enough that text repeating a few dozen distinct
-/// missing characters rarely rebinds.
+/// deskcam) still find spare keycodes. Each carries two characters, one typed with Shift, so
+/// text repeating up to twice as many distinct missing characters never rebinds.
 pub const POOL: usize = 16;
 
-/// A keycode is bound to another character no sooner than this after it was last pressed. A
-/// client re-reads the keymap when it handles the MappingNotify that came before the key
-/// event, so it must do so before the keycode changes again or it sees the later character.
-/// No request tells when another client has done that, so this bounds how far a client may
-/// lag behind; docs/control.md has the measurements behind the value. Only text with more than
-/// [`POOL`] distinct missing characters in quick succession waits.
-pub const REUSE_GAP: Duration = Duration::from_millis(100);
+/// A character's place in the pool is bound to another character no sooner than this after it
+/// was last pressed. A client re-reads the keymap when it handles the MappingNotify that came
+/// before the key event, so it must do so before the keycode changes again or it sees the
+/// later character. No request tells when another client has done that, so this bounds how far
+/// a client may lag behind; docs/control.md has the measurements behind the value. Only text
+/// with more than twice [`POOL`] distinct missing characters in quick succession waits.
+pub const REUSE_GAP: Duration = Duration::from_millis(300);
 
 /// Root window property: pairs of (owner window, keycode), 32-bit CARDINALs.
 const RECORD: &[u8] = b"_DESKCAM_SPARE_KEYCODES";
@@ -40,36 +40,44 @@ const MARK: &[u8] = b"_DESKCAM_KEYCODE_OWNER";
 /// The record is read up to this many 32-bit values (a foreign or damaged one may be longer).
 const MAX_RECORD: u32 = 4096;
 
-struct Slot {
+/// A keycode we bound: the character of each column (0 plain, 1 with Shift; 0 = none yet) and
+/// when each was last pressed.
+struct Owned {
     keycode: u8,
-    sym: u32,
-    used: Instant,
+    syms: [u32; 2],
+    used: [Option<Instant>; 2],
 }
 
 /// The keycodes this deskcam has bound, on one X connection.
 pub(super) struct Pool {
     owner: xproto::Window,
     record: xproto::Atom,
-    slots: Vec<Slot>,
+    owned: Vec<Owned>,
 }
 
-/// The slot to rebind: least recently used and not held down.
-fn least_recent(slots: &[(u8, Instant)], pressed: &HashSet<u8>) -> Option<usize> {
+/// A bound character to rebind: (keycode, column, last pressed), least recently used first,
+/// never on a keycode held down; column 1 only if Shift can be pressed.
+fn least_recent(
+    slots: &[(u8, usize, Option<Instant>)],
+    pressed: &HashSet<u8>,
+    shift_ok: bool,
+) -> Option<usize> {
     slots
         .iter()
         .enumerate()
-        .filter(|(_, (keycode, _))| !pressed.contains(keycode))
-        .min_by_key(|(_, (_, used))| *used)
+        .filter(|(_, (keycode, column, _))| {
+            !pressed.contains(keycode) && (*column == 0 || shift_ok)
+        })
+        .min_by_key(|(_, (_, _, used))| *used)
         .map(|(i, _)| i)
 }
 
-/// True for a row as we bind it: one character keysym, in every column that is not empty.
+/// True for a row as we bind it: character keysyms only, at most two of them.
 fn bound_by_us(row: &[u32]) -> bool {
-    let mut syms = row.iter().filter(|&&s| s != 0);
-    match syms.next() {
-        Some(&first) => syms.all(|&s| s == first) && keymap::keysym_char(first).is_some(),
-        None => false,
-    }
+    let mut syms: Vec<u32> = row.iter().copied().filter(|&s| s != 0).collect();
+    syms.sort_unstable();
+    syms.dedup();
+    !syms.is_empty() && syms.len() <= 2 && syms.iter().all(|&s| keymap::keysym_char(s).is_some())
 }
 
 /// The server's core keyboard map.
@@ -87,6 +95,13 @@ pub(super) fn read_keymap(conn: &RustConnection) -> Result<Keymap, InjectError> 
         per_keycode: reply.keysyms_per_keycode as usize,
         keysyms: reply.keysyms,
     })
+}
+
+fn place(keycode: u8, column: usize) -> Place {
+    Place {
+        keycode,
+        shift: column == 1,
+    }
 }
 
 fn intern(conn: &RustConnection, name: &[u8]) -> Result<xproto::Atom, InjectError> {
@@ -121,10 +136,12 @@ fn bind(conn: &RustConnection, keycode: u8, row: &[u32]) -> Result<(), InjectErr
         .map_err(|e| InjectError::Keyboard(format!("cannot change the keyboard map: {e}")))
 }
 
-fn row_for(sym: u32, per_keycode: usize) -> Vec<u32> {
+/// The row for a keycode carrying `syms`: the plain character alone also in column 1, so Shift
+/// (or Caps Lock) does not change it.
+fn row_for(syms: [u32; 2], per_keycode: usize) -> Vec<u32> {
     let mut row = vec![0u32; per_keycode.max(2)];
-    row[0] = sym;
-    row[1] = sym;
+    row[0] = syms[0];
+    row[1] = if syms[1] == 0 { syms[0] } else { syms[1] };
     row
 }
 
@@ -251,49 +268,67 @@ impl Pool {
         Ok(Pool {
             owner,
             record,
-            slots: Vec::new(),
+            owned: Vec::new(),
         })
     }
 
-    /// A keycode that types `sym` unshifted: one already bound to it, a newly claimed spare
-    /// one, or our least recently used one rebound (never one in `pressed`).
-    pub(super) fn keycode_for(
+    /// Where `sym` is typed from the pool: a place already bound to it, a newly claimed spare
+    /// keycode, the Shift column of one we own, or our least recently used place rebound (never
+    /// on a keycode in `pressed`). With `shift_ok` false only plain places are used.
+    pub(super) fn place_for(
         &mut self,
         conn: &RustConnection,
         root: xproto::Window,
         sym: u32,
         pressed: &HashSet<u8>,
-    ) -> Result<u8, InjectError> {
-        if let Some(slot) = self.slots.iter_mut().find(|s| s.sym == sym) {
-            slot.used = Instant::now();
-            return Ok(slot.keycode);
+        shift_ok: bool,
+    ) -> Result<Place, InjectError> {
+        let columns = if shift_ok { 2 } else { 1 };
+        for o in &mut self.owned {
+            if let Some(c) = (0..columns).find(|&c| o.syms[c] == sym) {
+                o.used[c] = Some(Instant::now());
+                return Ok(place(o.keycode, c));
+            }
         }
-        if self.slots.len() < POOL
+        if self.owned.len() < POOL
             && let Some(keycode) = self.claim(conn, root, sym)?
         {
-            self.slots.push(Slot {
+            self.owned.push(Owned {
                 keycode,
-                sym,
-                used: Instant::now(),
+                syms: [sym, 0],
+                used: [Some(Instant::now()), None],
             });
-            return Ok(keycode);
+            return Ok(place(keycode, 0));
         }
-        let ages: Vec<(u8, Instant)> = self.slots.iter().map(|s| (s.keycode, s.used)).collect();
-        let Some(i) = least_recent(&ages, pressed) else {
+        let slots: Vec<(u8, usize, Option<Instant>)> = self
+            .owned
+            .iter()
+            .flat_map(|o| (0..2).map(move |c| (o.keycode, c, o.used[c])))
+            .collect();
+        let Some(i) = least_recent(&slots, pressed, shift_ok) else {
             return Err(InjectError::Keyboard(
                 "the keyboard map has no spare keycode to type this character".into(),
             ));
         };
-        let wait = (self.slots[i].used + REUSE_GAP).saturating_duration_since(Instant::now());
-        if !wait.is_zero() {
-            thread::sleep(wait);
+        let (keycode, column, used) = slots[i];
+        if let Some(used) = used {
+            let wait = (used + REUSE_GAP).saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                thread::sleep(wait);
+            }
         }
         let per_keycode = read_keymap(conn)?.per_keycode;
-        bind(conn, self.slots[i].keycode, &row_for(sym, per_keycode))?;
-        let slot = &mut self.slots[i];
-        slot.sym = sym;
-        slot.used = Instant::now();
-        Ok(slot.keycode)
+        let Some(o) = self.owned.iter_mut().find(|o| o.keycode == keycode) else {
+            return Err(InjectError::Keyboard(
+                "the spare keycode pool lost a keycode".into(),
+            ));
+        };
+        let mut syms = o.syms;
+        syms[column] = sym;
+        bind(conn, keycode, &row_for(syms, per_keycode))?;
+        o.syms = syms;
+        o.used[column] = Some(Instant::now());
+        Ok(place(keycode, column))
     }
 
     /// Takes a keycode nobody uses (no keysym, in no record) and binds `sym` to it.
@@ -317,7 +352,7 @@ impl Pool {
             // keycode, which the next start drops.
             entries.push((self.owner, keycode));
             write_record(conn, root, self.record, &entries)?;
-            bind(conn, keycode, &row_for(sym, map.per_keycode))?;
+            bind(conn, keycode, &row_for([sym, 0], map.per_keycode))?;
             Ok(Some(keycode))
         })
     }
@@ -326,10 +361,10 @@ impl Pool {
     pub(super) fn release(&mut self, conn: &RustConnection, root: xproto::Window) {
         let result = grabbed(conn, || {
             let map = read_keymap(conn)?;
-            for slot in self.slots.drain(..) {
-                let row = map.row(slot.keycode);
-                if bound_by_us(row) && row.contains(&slot.sym) {
-                    bind(conn, slot.keycode, &vec![0; map.per_keycode.max(2)])?;
+            for o in self.owned.drain(..) {
+                let row = map.row(o.keycode);
+                if bound_by_us(row) && row.contains(&o.syms[0]) {
+                    bind(conn, o.keycode, &vec![0; map.per_keycode.max(2)])?;
                 }
             }
             let mut entries = read_record(conn, root, self.record)?;
@@ -349,25 +384,40 @@ mod tests {
     #[test]
     fn rows_we_bind_are_recognised() {
         assert!(bound_by_us(&[0x0100_6f22, 0x0100_6f22, 0, 0]));
-        assert!(bound_by_us(&row_for(0x0100_20ac, 7)));
+        assert!(bound_by_us(&row_for([0x0100_20ac, 0], 7)));
+        assert!(bound_by_us(&row_for([0x0100_20ac, 0x0100_6f22], 7)));
         // How an XKB server may report it back: the group copied into the next columns.
         assert!(bound_by_us(&[0xf6, 0xf6, 0xf6, 0xf6, 0, 0, 0]));
         assert!(!bound_by_us(&[0, 0, 0]));
-        assert!(!bound_by_us(&[0x71, 0x51, 0x71, 0x51]), "a layout's key");
+        assert!(bound_by_us(&[0x71, 0x51]), "q Q could be ours");
+        assert!(
+            !bound_by_us(&[0x71, 0x51, 0x40]),
+            "three characters are a layout's"
+        );
         assert!(!bound_by_us(&[0xffe1, 0xffe1]), "Shift is no character");
+        assert_eq!(row_for([0x61, 0], 3), vec![0x61, 0x61, 0]);
+        assert_eq!(row_for([0x61, 0x62], 2), vec![0x61, 0x62]);
     }
 
     #[test]
-    fn recycling_takes_the_least_recent_unpressed_keycode() {
+    fn recycling_takes_the_least_recent_place_not_held_down() {
         let t = Instant::now();
-        let ages = [
-            (90, t + Duration::from_millis(5)),
-            (91, t),
-            (92, t + Duration::from_millis(9)),
+        let at = |ms| Some(t + Duration::from_millis(ms));
+        let slots = [
+            (90, 0, at(5)),
+            (90, 1, at(1)),
+            (91, 0, at(0)),
+            (91, 1, None),
         ];
-        assert_eq!(least_recent(&ages, &HashSet::new()), Some(1));
-        assert_eq!(least_recent(&ages, &HashSet::from([91])), Some(0));
-        assert_eq!(least_recent(&ages, &HashSet::from([90, 91, 92])), None);
-        assert_eq!(least_recent(&[], &HashSet::new()), None);
+        let none = HashSet::new();
+        assert_eq!(
+            least_recent(&slots, &none, true),
+            Some(3),
+            "never used first"
+        );
+        assert_eq!(least_recent(&slots, &none, false), Some(2), "plain only");
+        assert_eq!(least_recent(&slots, &HashSet::from([91]), true), Some(1));
+        assert_eq!(least_recent(&slots, &HashSet::from([90, 91]), true), None);
+        assert_eq!(least_recent(&[], &none, true), None);
     }
 }

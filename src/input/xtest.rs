@@ -230,19 +230,16 @@ impl Link {
     }
 
     /// Where `sym` is typed: a key of `map`, or a spare keycode bound to it (then `map` is read
-    /// again, as the binding changed it).
-    fn place(&mut self, map: &mut Keymap, sym: u32) -> Result<Place, InjectError> {
-        if let Some(p) = map.find(sym) {
+    /// again, as the binding changed it). Only plain places unless `shift_ok`.
+    fn place(&mut self, map: &mut Keymap, sym: u32, shift_ok: bool) -> Result<Place, InjectError> {
+        if let Some(p) = map.find(sym).filter(|p| shift_ok || !p.shift) {
             return Ok(p);
         }
-        let keycode = self
+        let place = self
             .pool
-            .keycode_for(&self.conn, self.root, sym, &self.pressed)?;
+            .place_for(&self.conn, self.root, sym, &self.pressed, shift_ok)?;
         *map = spare::read_keymap(&self.conn)?;
-        Ok(Place {
-            keycode,
-            shift: false,
-        })
+        Ok(place)
     }
 
     fn keycode(&mut self, key: Key) -> Result<u8, InjectError> {
@@ -259,9 +256,14 @@ impl Link {
             },
             Key::Keysym(sym) => sym,
         };
-        // The key alone, without Shift: the page sends Shift as a key of its own.
+        // The key of the keysym as the layout has it, pressed alone: a keysym event carries no
+        // Shift (a layout's shifted keysym gives the key's plain one; Shift is a key of its own).
         let mut map = spare::read_keymap(&self.conn)?;
-        Ok(self.place(&mut map, sym)?.keycode)
+        let in_layout = map.find(sym).map(|p| p.keycode);
+        match in_layout {
+            Some(keycode) => Ok(keycode),
+            None => Ok(self.place(&mut map, sym, false)?.keycode),
+        }
     }
 
     fn press_key(&mut self, key: Key, press: Press) -> Result<(), InjectError> {
@@ -283,16 +285,8 @@ impl Link {
             let Some(sym) = keymap::char_keysym(c) else {
                 continue;
             };
-            let mut place = self.place(&mut map, sym)?;
-            if place.shift && shift.is_none() {
-                place = Place {
-                    keycode: self
-                        .pool
-                        .keycode_for(&self.conn, self.root, sym, &self.pressed)?,
-                    shift: false,
-                };
-                map = spare::read_keymap(&self.conn)?;
-            }
+            // Without a Shift key, a shifted character gets a plain spare place instead.
+            let place = self.place(&mut map, sym, shift.is_some())?;
             let shift = shift.filter(|_| place.shift);
             if let Some(s) = shift {
                 self.key(s, true)?;

@@ -300,12 +300,15 @@ fn chromium_holds_while_the_user_does_and_lets_go_when_the_page_dies() {
     node.next();
     node.step("drag2");
     d.arrival(left_down);
+    // The whole browser at once, as a crash or a power cut takes it: its process group
+    // (Playwright starts it detached, as a group leader). Renderers left orphaned by killing
+    // only the main process may live on for a moment and still send heartbeats.
     let killed = Instant::now();
     let status = Command::new("kill")
-        .args(["-KILL", &pid])
+        .args(["-KILL", "--", &format!("-{pid}")])
         .status()
         .expect("kill");
-    assert!(status.success(), "kill -KILL {pid}");
+    assert!(status.success(), "kill -KILL -- -{pid}");
     let released = d.arrival(left_up);
     let latency = released - killed;
     eprintln!("browser killed: released after {latency:?}");
