@@ -43,10 +43,15 @@ pub const MAX_URL: usize = 2048;
 
 const VIEW: &str = "GET, HEAD, OPTIONS";
 const CONTROL: &str = "POST, OPTIONS";
+const ALL: &str = "GET, HEAD, POST, OPTIONS";
 
 pub fn route(method: &str, url: &str) -> Result<Route, Reject> {
     if url.len() > MAX_URL {
         return Err(Reject::new(414, format!("URL longer than {MAX_URL} bytes")));
+    }
+    // The server as a whole (`OPTIONS *`; tiny_http refuses `*` with any other method).
+    if url == "*" && method == "OPTIONS" {
+        return Ok(Route::Options(ALL));
     }
     let (path, query) = split_url(url);
     let query = Query::parse(query);
@@ -155,5 +160,7 @@ mod tests {
     fn options_lists_methods() {
         assert_eq!(route("OPTIONS", "/input"), Ok(Route::Options(CONTROL)));
         assert_eq!(route("OPTIONS", "/stream"), Ok(Route::Options(VIEW)));
+        assert_eq!(route("OPTIONS", "*"), Ok(Route::Options(ALL)));
+        assert_eq!(route("GET", "*").unwrap_err().status, 404);
     }
 }
