@@ -2,6 +2,7 @@
 //! a source delivers goes to `jpeg-encoder` directly where it reads it, through a row adapter
 //! ([`adapt`]) where it does not, and to libjpeg-turbo in the `turbojpeg` build.
 
+pub mod bands;
 pub mod pool;
 
 use std::fmt;
@@ -96,3 +97,5 @@ pub fn encode(img: &RawImage, settings: &EncodeSettings) -> Result<Vec<u8>, Enco
 mod adapt;
 #[cfg(feature = "turbojpeg")]
 mod turbo;
+#[cfg(feature = "turbojpeg")]
+mod turbo_restart;
