@@ -155,6 +155,7 @@ fn main() {
         subsampling: Subsampling::S420,
         flip: false,
         mirror: false,
+        rotate: deskcam::orientation::Rotation::R0,
     };
     let encoder = if cfg!(feature = "turbojpeg") {
         "libjpeg-turbo (--features turbojpeg)"

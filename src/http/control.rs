@@ -130,7 +130,7 @@ pub fn fetch_site(value: Option<&str>) -> Result<(), String> {
 }
 
 /// Reads at most [`MAX_BODY`] bytes; `None` when there is more.
-fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
+pub(super) fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
     if request.body_length().is_some_and(|n| n > MAX_BODY) {
         return Ok(None);
     }
@@ -142,7 +142,7 @@ fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
     Ok((body.len() <= MAX_BODY).then_some(body))
 }
 
-type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+pub(super) type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
 /// Handles `POST /input` (`pointer == false`) or `POST /pointer?xrate=&yrate=`.
 pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
@@ -155,7 +155,8 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             ),
         );
     };
-    let event = guard(ctx, control, &request).and_then(|()| read_event(&mut request, pointer));
+    let event =
+        guard(ctx, &control.limiter, &request).and_then(|()| read_event(&mut request, pointer));
     let event = match event {
         Ok(event) => event,
         Err(refusal) => return respond(request, refusal),
@@ -186,8 +187,9 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
     }
 }
 
-/// The checks before anything is read: same site, trusted host (without `--auth`), rate.
-fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answer> {
+/// The checks before anything is read: same site, trusted host (without `--auth`), rate. Every
+/// state-changing endpoint (`/input`, `/camera/controls`) goes through them.
+pub(super) fn guard(ctx: &Context, limiter: &RateLimiter, request: &Request) -> Result<(), Answer> {
     let host = header_value(request, "Host");
     let site = same_site(
         host,
@@ -203,7 +205,7 @@ fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answ
         log::warn!("input from {}: {why}", peer(request));
         return Err(text(403, &why));
     }
-    if !control.limiter.allow(client_ip(request), Instant::now()) {
+    if !limiter.allow(client_ip(request), Instant::now()) {
         return Err(text(
             429,
             &format!("too many control events: at most {RATE_PER_SECOND} per second per client"),
