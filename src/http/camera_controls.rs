@@ -2,7 +2,7 @@
 //! `POST /camera/controls` (change one or more, only with `--camera-controls`). A change passes
 //! the same guards as remote control ([`super::control::guard`]: same site, trusted host, rate),
 //! is checked whole against the camera, and is kept for every later reopen
-//! ([`crate::source::camera::controls::Store`]).
+//! ([`crate::source::camera::kept::Store`]).
 
 use std::sync::Arc;
 
@@ -13,7 +13,8 @@ use super::limit::RateLimiter;
 use super::{Context, header, peer, respond, text};
 use crate::config::ControlSetting;
 use crate::json::Json;
-use crate::source::camera::controls::{ControlError, Info, Kind, Store};
+use crate::source::camera::controls::{ControlError, Info, Kind};
+use crate::source::camera::kept::Store;
 
 /// What the server offers about the camera's controls.
 pub struct Access {

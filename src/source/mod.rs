@@ -66,7 +66,7 @@ pub trait Source: Send {
         None
     }
     /// The camera's image controls and the values kept across reopens (camera source only).
-    fn camera_controls(&self) -> Option<Arc<camera::controls::Store>> {
+    fn camera_controls(&self) -> Option<Arc<camera::kept::Store>> {
         None
     }
 }

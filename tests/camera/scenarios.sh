@@ -98,7 +98,7 @@ fi
 if want yuyv; then
 step yuyv
 for size in 640x480 1280x720; do
-  if start "yuyv-$size" --device /dev/video0 --size "$size"; then
+  if start "yuyv-$size" --device /dev/video0 --size "$size" --format yuyv; then
     snap "$W/yuyv-$size.jpg"
     got=$(size_of "$W/yuyv-$size.jpg")
     if [ "$got" = "$(echo $size | tr x ,)" ] && decodes "$W/yuyv-$size.jpg"; then
@@ -282,6 +282,7 @@ feed "$W/fixed.jpg"
 "$B" --list-formats --device /dev/video10 >"$W/loop-formats.txt" 2>&1
 echo "INFO loopback formats: $(tr '\n' ' ' <"$W/loop-formats.txt")"
 exit2 passthrough-flip-refused "flip control" --source camera --device /dev/video10 --format mjpeg --flip
+exit2 passthrough-rotate-refused "add --format yuyv" --source camera --device /dev/video10 --format mjpeg --rotate 90
 if start mjpeg --device /dev/video10 --idle-stop 0; then
   snap "$W/pass.jpg" "?fresh=1"
   check mjpeg-byte-identical cmp "$W/fixed.jpg" "$W/pass.jpg"
@@ -315,6 +316,184 @@ if start mjpeg-dht --device /dev/video10; then
   stop
 fi
 kill "$F" 2>/dev/null; wait "$F" 2>/dev/null
+fi
+
+# --- pixel formats: every layout deskcam encodes, with vivid's colour bars checked -----------
+# vivid's default pattern is eight vertical 75% colour bars, 80 pixels wide at 640x480: white,
+# yellow, cyan, green, magenta, red, blue, black. Each bar's centre, low in the picture (vivid
+# writes its text at the top), must decode to the nearest of those colours being its own: a
+# swapped chroma pair, RGB read as BGR, or a wrong plane offset or stride changes or moves it.
+BARS="191,191,191 191,191,0 0,191,191 0,191,0 191,0,191 191,0,0 0,0,191 0,0,0"
+# bars_check NAME RAW W H SPOTS: SPOTS are "x,y" pixels of the bars in order in an rgb24 file.
+bars_check() {
+  python3 - "$2" "$3" "$4" "$5" "$BARS" "$1" <<'PY'
+import sys
+raw, w, h, spots, bars, name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+d = open(raw, 'rb').read()
+assert len(d) == w * h * 3, f"{len(d)} bytes for {w}x{h}"
+bars = [tuple(map(int, b.split(','))) for b in bars.split()]
+grey = name.startswith('grey')
+got = []
+for i, s in enumerate(spots.split()):
+    x, y = map(int, s.split(','))
+    p = d[(y * w + x) * 3:(y * w + x) * 3 + 3]
+    got.append(tuple(p))
+    if grey:
+        # One channel: luma, BT.601, within limited/full-range slack of the bar's.
+        r, g, b = bars[i]
+        want = 0.299 * r + 0.587 * g + 0.114 * b
+        ok = abs(p[0] - want) <= 30
+    else:
+        near = min(range(8), key=lambda j: sum((p[c] - bars[j][c]) ** 2 for c in range(3)))
+        ok = near == i
+    if not ok:
+        print(f"bar {i} at {x},{y} is {tuple(p)}, wanted bar colour {bars[i]}")
+        sys.exit(1)
+if grey and not all(got[i][0] > got[i + 1][0] for i in range(7)):
+    print(f"grey bars not darkening left to right: {got}"); sys.exit(1)
+print("bars", got)
+PY
+}
+if want formats; then
+step formats
+"$B" --list-formats --device /dev/video0 >"$W/formats-all.txt" 2>&1
+ok=1
+for f in uyvy nv12 yuv420 rgb24 bgr24 grey; do grep -q "(--format $f: encoded)" "$W/formats-all.txt" || ok=0; done
+check list-formats-new-formats test "$ok" = 1
+FMTS="yuyv uyvy nv12 yuv420 rgb24 bgr24 grey"
+for f in $FMTS; do
+  if start "format-$f" --device /dev/video0 --size 640x480 --format "$f"; then
+    snap "$W/format-$f.jpg" "?fresh=1"
+    check "format-$f-state" state_has "\"format\":\"$(echo $f | tr a-z A-Z)\",\"mode\":\"encode\",\"size\":\"640x480\""
+    stop
+  fi
+done
+# One ffmpeg run decodes them all (it takes 5-10 s to start in the guest).
+set --
+for f in $FMTS; do set -- "$@" -i "$W/format-$f.jpg"; done
+n=0
+for f in $FMTS; do set -- "$@" -map "$n" -f rawvideo -pix_fmt rgb24 -y "$W/format-$f.rgb"; n=$((n + 1)); done
+ffmpeg -v error -nostdin "$@" 2>"$W/formats-decode.err"
+SPOTS="40,400 120,400 200,400 280,400 360,400 440,400 520,400 600,400"
+for f in $FMTS; do
+  if [ "$(size_of "$W/format-$f.jpg")" = "640,480" ] && bars_check "$f" "$W/format-$f.rgb" 640 480 "$SPOTS" >"$W/format-$f.bars" 2>&1; then
+    pass "format-$f-colour-bars"; echo "INFO format-$f $(cat "$W/format-$f.bars")"
+  else
+    fail "format-$f-colour-bars" "$(size_of "$W/format-$f.jpg") $(tr '\n' ' ' <"$W/format-$f.bars") $(head -c 300 "$W/formats-decode.err")"
+  fi
+done
+fi
+
+# --- rotation ----------------------------------------------------------------------------------
+# Turned a quarter clockwise, the bars run top to bottom in the same order (white at the top);
+# a quarter anticlockwise, bottom to top. Sampled at x=100, where the source's row 379 lands.
+if want rotate; then
+step rotate
+ROT_SPOTS="100,40 100,120 100,200 100,280 100,360 100,440 100,520 100,600"
+ROT_BACK="380,600 380,520 380,440 380,360 380,280 380,200 380,120 380,40"
+for r in 90 270; do
+  if start "rotate-$r" --device /dev/video0 --size 640x480 --format yuyv --rotate "$r"; then
+    snap "$W/rotate-$r.jpg" "?fresh=1"
+    check "rotate-$r-size" test "$(size_of "$W/rotate-$r.jpg")" = "480,640"
+    stop
+  fi
+done
+ffmpeg -v error -nostdin -i "$W/rotate-90.jpg" -i "$W/rotate-270.jpg" \
+  -map 0 -f rawvideo -pix_fmt rgb24 -y "$W/rotate-90.rgb" -map 1 -f rawvideo -pix_fmt rgb24 -y "$W/rotate-270.rgb" 2>/dev/null
+check rotate-90-bars-top-to-bottom bars_check rotate-90 "$W/rotate-90.rgb" 480 640 "$ROT_SPOTS"
+check rotate-270-bars-bottom-to-top bars_check rotate-270 "$W/rotate-270.rgb" 480 640 "$ROT_BACK"
+# auto leaves MJPEG out for a quarter turn and picks the cheapest raw format.
+if start rotate-auto --device /dev/video0 --size 640x480 --rotate 90; then
+  check rotate-auto-raw-format state_has '"format":"YUV420","mode":"encode"'
+  stop
+fi
+# The placeholder keeps the turned shape while the camera is gone.
+if start rotate-unplug --device /dev/video0 --size 640x480 --rotate 90 --idle-stop 1; then
+  snap "$W/rotate-live.jpg"
+  poll 15 no_video_fd "$PID"
+  rmmod vivid
+  snap "$W/rotate-ph.jpg"
+  check rotate-placeholder-turned test "$(size_of "$W/rotate-ph.jpg")" = "480,640"
+  replug_vivid
+  stop
+fi
+fi
+
+# --- image controls --------------------------------------------------------------------------
+ctl() { timeout 20 v4l2-ctl -d /dev/video0 -C "$1" 2>/dev/null | sed -n "s/^$1: //p"; }
+ctl_is() { [ "$(ctl "$1")" = "$2" ]; }
+# post BODY [CURL ARGS...]: POST /camera/controls; prints the HTTP status, body in $W/post.out.
+post() { b=$1; shift; curl -s -o "$W/post.out" -w '%{http_code}' --max-time 20 "$@" -d "$b" "$U/camera/controls"; }
+if want controls; then
+step controls
+"$B" --list-controls --device /dev/video0 >"$W/controls.txt" 2>&1
+check list-controls-brightness grep -q '^    brightness  *int  *0 to 255  *default 128' "$W/controls.txt"
+check list-controls-menu grep -q '^        0: 75% Colorbar' "$W/controls.txt"
+exit2 set-unknown-control 'no control named "brightnes"' --source camera --device /dev/video0 --set brightnes=1
+exit2 set-out-of-range "brightness=300 is out of range: it takes 0 to 255" --source camera --device /dev/video0 --set brightness=300
+check set-refused-nothing-changed ctl_is brightness 128
+# By flag, in an order that only works because automatic modes go first: vivid ignores a gain
+# written while gain_automatic is on.
+if start controls-flag --device /dev/video0 --size 640x480 --set brightness=200 --set gain=50 --set gain_automatic=0 --set contrast=90; then
+  check set-flag-brightness ctl_is brightness 200
+  check set-flag-contrast ctl_is contrast 90
+  check set-flag-auto-first ctl_is gain 50
+  check set-flag-auto-off ctl_is gain_automatic 0
+  code=$(post brightness=10)
+  check post-needs-camera-controls test "$code" = 403
+  check post-refused-unchanged ctl_is brightness 200
+  stop
+fi
+# Over HTTP, with --camera-controls; --idle-stop 1 so the driver can be reloaded below.
+if start controls-http --device /dev/video0 --size 640x480 --idle-stop 1 --set contrast=90 --camera-controls; then
+  snap "$W/controls0.jpg"
+  curl -sf --max-time 20 "$U/camera/controls" >"$W/controls.json"
+  # The values the camera has now (brightness as the run above left it: vivid keeps it).
+  check get-controls-json python3 -c "import json; c={x['name']:x for x in json.load(open('$W/controls.json'))['controls']}; assert c['brightness']['value']==$(ctl brightness) and c['contrast']['value']==90 and c['test_pattern']['menu'][0]['name']=='75% Colorbar', c['brightness']"
+  check post-brightness test "$(post 'brightness=60&saturation=30')" = 200
+  check post-read-back-brightness ctl_is brightness 60
+  check post-read-back-saturation ctl_is saturation 30
+  check post-answer-json grep -q '"name":"brightness","label":"Brightness","type":"int","min":0,"max":255,"step":1,"default":128,"value":60' "$W/post.out"
+  check post-unknown-400 test "$(post 'brightnes=1')" = 400
+  check post-unknown-one-line test "$(wc -l <"$W/post.out")" = 1
+  check post-out-of-range-400 test "$(post 'contrast=10&brightness=999')" = 400
+  check post-all-or-nothing ctl_is contrast 90
+  check post-range-unchanged ctl_is brightness 60
+  check post-cross-site-403 test "$(post brightness=1 -H 'Origin: http://evil.example')" = 403
+  check post-cross-site-unchanged ctl_is brightness 60
+  # Replug: the driver removed and loaded again comes back with its defaults; deskcam's reopen
+  # puts the kept values back (the flag's and the one set over HTTP).
+  poll 15 no_video_fd "$PID"
+  check replug-controls-rmmod rmmod vivid
+  modprobe vivid n_devs=1 vid_cap_nr=0 && poll 20 test -e /dev/video0
+  check replug-controls-defaults ctl_is brightness 128
+  snap "$W/controls1.jpg" "?fresh=1"
+  check replug-controls-online poll 30 state_has '"online":true'
+  check replug-restores-http-value poll 10 ctl_is brightness 60
+  check replug-restores-flag-value ctl_is contrast 90
+  check replug-restores-saturation ctl_is saturation 30
+  stop
+fi
+# Later sections start from the driver's defaults.
+replug_vivid
+fi
+
+# --- the controls panel in headless Chromium, inside the guest -------------------------------
+# The guest has only loopback networking, so the browser runs here too: Debian's chromium and
+# node from the host's (read-only) files, playwright-core from tests/browser.
+if want panel; then
+step panel
+if start panel --device /dev/video0 --size 640x480 --idle-stop 0 --camera-controls; then
+  export HOME=/tmp
+  timeout 400 node tests/browser/camera_panel.mjs "$U/" "$W/panel.png" >"$W/panel.out" 2>"$W/panel.err"
+  rc=$?
+  shown=$(sed -n 's/^BRIGHTNESS //p' "$W/panel.out")
+  echo "INFO panel: rc=$rc shown=$shown v4l2-ctl=$(ctl brightness) $(tail -3 "$W/panel.err" | tr '\n' ' ')"
+  check panel-ran test "$rc" = 0
+  check panel-changed-brightness test -n "$shown" -a "$shown" != 128
+  check panel-value-on-camera ctl_is brightness "$shown"
+  stop
+fi
 fi
 
 # --- the peer: Debian's ustreamer on the same scenarios (INFO only) ---------------------------

@@ -1,22 +1,16 @@
 //! A camera's image controls (brightness, focus, exposure, white balance...) by the names
-//! `v4l2-ctl` gives them, and the values the user wants kept. Cameras forget their settings
-//! when they re-enumerate (unplug, USB reset, driver reload) and deskcam reopens them after an
-//! idle stop, so the wanted values live here, outside any one open device, and are applied again
-//! on every open. Every change is checked against the camera first: an unknown name, a value out
-//! of range or a read-only control is refused before anything is set.
+//! `v4l2-ctl` gives them: listing them, checking a change against them (an unknown name, a value
+//! out of range or a read-only control is refused before anything is set) and setting it in an
+//! order that works. The values kept across reopens are in [`super::kept`].
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 use v4l::Device;
 use v4l::control::{Control, Description, Flags, MenuItem, Type, Value};
 
-use super::device;
 use crate::config::ControlSetting;
 use crate::source::SourceError;
-use crate::sync::lock;
 
 /// What kind of value a control takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -337,66 +331,6 @@ fn refusal(e: &io::Error) -> String {
         }
         Some(16) => "it is busy (another program holds it)".into(),
         _ => e.to_string(),
-    }
-}
-
-/// The values to keep on a camera across reopens: `--set` at start, then every accepted
-/// `POST /camera/controls`. The lock also keeps a reopen and a change over HTTP from
-/// interleaving their ioctls.
-pub struct Store {
-    path: PathBuf,
-    wanted: Mutex<Vec<ControlSetting>>,
-}
-
-impl Store {
-    pub fn new(path: PathBuf, wanted: Vec<ControlSetting>) -> Store {
-        Store {
-            path,
-            wanted: Mutex::new(wanted),
-        }
-    }
-
-    /// Applies every kept value to a freshly opened camera.
-    pub fn restore(&self, dev: &Device) -> Result<usize, ControlError> {
-        let wanted = lock(&self.wanted);
-        if wanted.is_empty() {
-            return Ok(0);
-        }
-        let controls = query(dev).map_err(|e| self.failed("listing its controls", &e))?;
-        let plan = plan(&controls, &wanted)?;
-        apply(dev, &plan)?;
-        Ok(plan.len())
-    }
-
-    /// The camera's controls now, from a handle of our own (the capture thread keeps its own).
-    pub fn list(&self) -> Result<Vec<Info>, ControlError> {
-        let _serial = lock(&self.wanted);
-        let opened = device::open(&self.path).map_err(ControlError::Device)?;
-        query(&opened.dev).map_err(|e| self.failed("listing its controls", &e))
-    }
-
-    /// Checks and sets `changes` all or nothing, keeps them for later reopens and returns the
-    /// controls as they are afterwards (an automatic mode may have changed others).
-    pub fn set(&self, changes: &[ControlSetting]) -> Result<Vec<Info>, ControlError> {
-        let mut wanted = lock(&self.wanted);
-        let opened = device::open(&self.path).map_err(ControlError::Device)?;
-        let controls = query(&opened.dev).map_err(|e| self.failed("listing its controls", &e))?;
-        let plan = plan(&controls, changes)?;
-        apply(&opened.dev, &plan)?;
-        for change in changes {
-            wanted.retain(|w| w.name != change.name);
-            wanted.push(change.clone());
-        }
-        query(&opened.dev).map_err(|e| self.failed("listing its controls", &e))
-    }
-
-    /// What is kept, in order (for `/state` and tests).
-    pub fn wanted(&self) -> Vec<ControlSetting> {
-        lock(&self.wanted).clone()
-    }
-
-    fn failed(&self, what: &str, e: &io::Error) -> ControlError {
-        ControlError::Device(device::device_failed(&self.path, what, e))
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod controls;
 pub mod device;
+pub mod kept;
 pub mod list;
 pub mod mode;
 pub mod passthrough;
@@ -20,8 +21,9 @@ use crate::geometry::Resolution;
 use crate::image::{CaptureFormat, PixelFormat, RawImage};
 use crate::json::Json;
 use crate::orientation::{Orientation, Rotation};
-use controls::{ControlError, Store};
+use controls::ControlError;
 use device::{CID_HFLIP, CID_VFLIP, Dequeued, Opened, Streaming};
+use kept::Store;
 use mode::NoMode;
 
 /// No frame for this long is a dead stream: restart it (the "stall" rule). Long enough
