@@ -485,7 +485,7 @@ if want panel; then
 step panel
 if start panel --device /dev/video0 --size 640x480 --idle-stop 0 --camera-controls; then
   export HOME=/tmp
-  timeout 400 node tests/browser/camera_panel.mjs "$U/" "$W/panel.png" >"$W/panel.out" 2>"$W/panel.err"
+  timeout 900 node tests/browser/camera_panel.mjs "$U/" "$W/panel.png" >"$W/panel.out" 2>"$W/panel.err"
   rc=$?
   shown=$(sed -n 's/^BRIGHTNESS //p' "$W/panel.out")
   echo "INFO panel: rc=$rc shown=$shown v4l2-ctl=$(ctl brightness) $(tail -3 "$W/panel.err" | tr '\n' ' ')"

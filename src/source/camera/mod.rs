@@ -373,6 +373,10 @@ impl Source for Camera {
                     m.fps.map_or(Json::Null, Json::Num),
                 ),
                 ("hardware_flip".to_string(), Json::Bool(m.hardware_flip)),
+                (
+                    "rotate".to_string(),
+                    Json::Int(self.rotate.degrees() as i64),
+                ),
             ]);
         }
         out.extend([
@@ -432,6 +436,20 @@ mod tests {
         // The last row needs only its pixels, not its padding.
         assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(_, p) if p.len() == 20));
         assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
+    }
+
+    #[test]
+    fn planar_buffers_need_every_plane() {
+        // NV12 4x2 with a stride of 8: 16 bytes of Y rows, then one chroma row of 4 bytes.
+        let m = mode(CaptureFormat::Raw(PixelFormat::Nv12), 4, 2, 8);
+        assert!(matches!(take(&[7; 24], false, &m), Outcome::Pixels(_, p) if p.len() == 24));
+        assert!(matches!(take(&[7; 30], false, &m), Outcome::Pixels(_, p) if p.len() == 24));
+        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(_, p) if p.len() == 20));
+        assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
+        // YU12 4x2, packed: 8 of Y, 2 of U, 2 of V.
+        let m = mode(CaptureFormat::Raw(PixelFormat::Yuv420), 4, 2, 4);
+        assert!(matches!(take(&[7; 12], false, &m), Outcome::Pixels(_, p) if p.len() == 12));
+        assert!(matches!(take(&[7; 11], false, &m), Outcome::Invalid(_)));
     }
 
     #[test]
