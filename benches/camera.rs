@@ -24,20 +24,13 @@ use deskcam::encode::{EncodeSettings, encode};
 use deskcam::frame::Frame;
 use deskcam::hub::Hub;
 use deskcam::image::{PixelFormat, RawImage};
-use deskcam::jpeg::{Quality, Subsampling};
+use deskcam::jpeg::{Quality, Subsampling, markers};
 use deskcam::source::camera::passthrough;
+use testkit::procfs::{self, thread_cpu};
+use testkit::stats::ms;
 
 const SIZES: [(u32, u32); 3] = [(640, 480), (1280, 720), (1920, 1080)];
 const MIN_TIME: Duration = Duration::from_secs(2);
-
-/// CPU time of the calling thread (ns), from the scheduler's own accounting.
-fn thread_cpu() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .map(Duration::from_nanos)
-        .unwrap_or_default()
-}
 
 /// A camera-like YUYV picture: smooth gradients, a moving bright box and a little sensor noise,
 /// so the encoder has realistic work (a flat picture would flatter every encoder).
@@ -181,10 +174,6 @@ fn measure(mut f: impl FnMut(u32)) -> (Duration, Duration, u32) {
     ((thread_cpu() - cpu0) / n, wall0.elapsed() / n, n)
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 /// libjpeg-turbo's benchmark on the same picture converted to RGB: compression Mpixel/s.
 fn tjbench(dir: &Path, w: u32, h: u32, frame: &[u8]) -> Option<f64> {
     let ppm = dir.join(format!("frame-{w}x{h}.ppm"));
@@ -257,6 +246,7 @@ fn ffmpeg_mjpeg(dir: &Path, w: u32, h: u32, frames: &[Vec<u8>]) -> Option<f64> {
 }
 
 fn main() {
+    let load0 = procfs::loadavg();
     let dir = std::env::temp_dir().join(format!("deskcam-bench-camera-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let settings = EncodeSettings {
@@ -333,7 +323,7 @@ fn main() {
     )
     .expect("frame");
     let jpeg = encode(&img, &settings).expect("encode");
-    let bare = strip_dht(&jpeg);
+    let bare = markers::without(&jpeg, markers::DHT).expect("our own JPEG");
     let hub = Hub::new();
     let (cpu, wall, n) = measure(|_| {
         let ready = passthrough::prepare(black_box(&bare)).expect("valid frame");
@@ -366,29 +356,11 @@ fn main() {
             / cpu.as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", procfs::load_report(&load0));
     // Once per `make bench`: it compares both builds itself.
     if !cfg!(feature = "turbojpeg") {
         versus_ustreamer();
     }
-}
-
-/// The same JPEG without its DHT segments.
-fn strip_dht(data: &[u8]) -> Vec<u8> {
-    let mut out = data[..2].to_vec();
-    let mut i = 2;
-    while i + 4 <= data.len() {
-        let marker = data[i + 1];
-        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
-        if marker == 0xDA {
-            out.extend_from_slice(&data[i..]);
-            return out;
-        }
-        if marker != 0xC4 {
-            out.extend_from_slice(&data[i..i + 2 + len]);
-        }
-        i += 2 + len;
-    }
-    out
 }
 
 /// The V4L2 test bed: `V4L2_TESTBED`, or the copy in the repository.

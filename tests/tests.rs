@@ -1,9 +1,6 @@
-//! End-to-end tests: the real binary, real clients (raw TCP, curl, ffmpeg), real X servers.
-//! One test binary (as ripgrep does) so helpers are compiled once.
-
-mod painter;
-mod util;
-mod xrecord;
+//! End-to-end tests: the real binary, real clients (raw TCP, curl, ffmpeg, Chromium), real X
+//! servers, real V4L2 drivers. One test binary (as ripgrep does); the helpers it shares with
+//! the benchmarks live in the `testkit` crate (testkit/).
 
 mod camera;
 mod control;

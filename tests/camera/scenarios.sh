@@ -2,15 +2,19 @@
 # Camera end-to-end scenarios, run inside the V4L2 test bed guest (vivid at /dev/video0,
 # v4l2loopback at /dev/video10) in ONE boot, because each boot costs 20-40 s.
 # Prints one "PASS name" or "FAIL name: why" line per check, "INFO ..." lines for figures and
-# the ustreamer comparison; tests/camera.rs asserts every expected check passed.
-# Usage (from the repository root): ../shared/v4l2-testbed/run 'sh tests/camera/scenarios.sh'
-# DESKCAM may name the binary [default: target/release/deskcam].
+# the ustreamer comparison, and "PICTURE name file" for each snapshot whose pixels matter:
+# tests/camera.rs, which runs this script, asserts every expected check passed and judges those
+# pictures on the host (colour bars, NO SIGNAL, flipped), where decoding is fast.
+# Environment: DESKCAM names the binary [default: target/release/deskcam]; SCRATCH a directory
+# in the shared working directory for files and logs [default: a new one under target/], where
+# tests/camera.rs has put fixed.jpg and bare.jpg (one MJPEG frame with and without its Huffman
+# tables) for the passthrough section.
 set -u
 B=${DESKCAM:-target/release/deskcam}
 # Scratch files and every deskcam log go to the shared working directory, so they survive the
 # guest (its /tmp does not) for a look after a failure.
 mkdir -p target
-W=$(mktemp -d "$(pwd)/target/camera-e2e.XXXXXX")
+W=${SCRATCH:-$(mktemp -d "$(pwd)/target/camera-e2e.XXXXXX")}
 echo "INFO scratch files and logs: $W"
 PORT=8081
 U="http://127.0.0.1:$PORT"
@@ -32,6 +36,10 @@ decodes() { [ -s "$1" ] && ffmpeg -v error -i "$1" -f null - 2>&1 | { ! grep -q 
 state() { curl -sf --max-time 5 "$U/state"; }
 state_has() { state | grep -q "$1"; }
 snap() { curl -sf --max-time 15 -o "$1" "$U/snapshot${2:-}"; }
+# picture NAME FILE: hands a snapshot to tests/camera.rs, which knows what NAME must show.
+picture() { echo "PICTURE $1 $2"; }
+# grows FILE BYTES: FILE is now longer than BYTES.
+grows() { [ "$(wc -c <"$1")" -gt "$2" ]; }
 video_fds() { ls -l /proc/"$1"/fd 2>/dev/null | grep -c '/dev/video'; }
 no_video_fd() { [ "$(video_fds "$1")" = 0 ]; }
 has_video_fd() { [ "$(video_fds "$1")" -gt 0 ]; }
@@ -100,6 +108,7 @@ step yuyv
 for size in 640x480 1280x720; do
   if start "yuyv-$size" --device /dev/video0 --size "$size" --format yuyv; then
     snap "$W/yuyv-$size.jpg"
+    picture "yuyv-$size" "$W/yuyv-$size.jpg"
     got=$(size_of "$W/yuyv-$size.jpg")
     if [ "$got" = "$(echo $size | tr x ,)" ] && decodes "$W/yuyv-$size.jpg"; then
       pass "yuyv-$size-snapshot"
@@ -133,21 +142,28 @@ if want default; then
 step default
 if start default-size --device /dev/video0; then
   snap "$W/default.jpg"
+  picture default "$W/default.jpg"
   check default-size-720p test "$(size_of "$W/default.jpg")" = "1280,720"
   stop
 fi
 fi
 
-# --flip/--mirror while encoding: the picture is turned (compare with an unflipped snapshot of
+# --flip/--mirror while encoding: the same still picture unturned, upside down and sideways.
+# vivid's colour squares (an 8x8 grid in which a flip changes every cell), without its text.
 if want flip; then
 step flip
-# vivid's static test pattern at the same moment is impossible; instead check both run and
-# differ from each other in their top-left corner, where vivid draws its text).
-if start flip --device /dev/video0 --size 640x480 --flip --mirror; then
-  snap "$W/flip.jpg"
-  check flip-encodes decodes "$W/flip.jpg"
-  stop
-fi
+timeout 20 v4l2-ctl -d /dev/video0 -c test_pattern=4 -c osd_text_mode=2
+turned() { # turned NAME [FLAGS...]: a snapshot with FLAGS, handed on as flip-NAME
+  turn=$1; shift
+  if start "flip-$turn" --device /dev/video0 --size 640x480 "$@"; then
+    snap "$W/flip-$turn.jpg" && picture "flip-$turn" "$W/flip-$turn.jpg"
+    stop
+  fi
+}
+turned plain
+turned flipped --flip
+turned mirrored --mirror
+timeout 20 v4l2-ctl -d /dev/video0 -c test_pattern=0 -c osd_text_mode=0
 fi
 
 # --- injected errors -------------------------------------------------------------------------
@@ -179,9 +195,15 @@ if start idle --device /dev/video0 --size 640x480 --idle-stop 2; then
   snap "$W/idle0.jpg"
   check idle-closes-device poll 15 no_video_fd "$PID"
   check idle-state-not-capturing state_has '"capturing":false'
+  # The snapshot must be a new camera picture (judged on the host), so the device reopened.
   t=$(curl -sf --max-time 15 -o "$W/idle1.jpg" -w '%{time_total}' "$U/snapshot")
-  # Check the descriptor at once: decoding takes longer than the idle period in the guest.
-  check idle-device-open-again has_video_fd "$PID"
+  picture idle-reopened "$W/idle1.jpg"
+  # And it stays open while someone watches (after a snapshot alone, the next idle stop may
+  # close it before a slow guest looks).
+  curl -s --max-time 60 "$U/stream" >/dev/null &
+  C=$!
+  check idle-device-open-again poll 15 has_video_fd "$PID"
+  kill "$C" 2>/dev/null
   if [ -n "$t" ] && decodes "$W/idle1.jpg"; then
     pass idle-reopens
     echo "INFO first frame after reopen (guest time, software-emulated): ${t} s"
@@ -208,10 +230,12 @@ if start unplug --device /dev/video0 --size 640x480 --idle-stop 0; then
   check unplug-offline poll 15 state_has '"online":false'
   check unplug-logged grep -q 'unplugged' "$W/unplug.log"
   check unplug-device-closed poll 10 no_video_fd "$PID"
-  check unplug-placeholder-snapshot snap "$W/placeholder.jpg"
+  # ?fresh=1: a frame drawn after the request, so not the last camera frame published just
+  # before the placeholder.
+  check unplug-placeholder-snapshot snap "$W/placeholder.jpg" "?fresh=1"
+  picture unplug-placeholder "$W/placeholder.jpg"
   check unplug-placeholder-size test "$(size_of "$W/placeholder.jpg")" = "640,480"
-  b1=$(wc -c <"$W/unplug-stream.bin"); sleep 3; b2=$(wc -c <"$W/unplug-stream.bin")
-  check unplug-stream-keeps-going test "$b2" -gt "$b1"
+  check unplug-stream-keeps-going poll 10 grows "$W/unplug-stream.bin" "$(wc -c <"$W/unplug-stream.bin")"
   check unplug-still-offline state_has '"online":false'
   check unplug-alive alive "$PID"
   t0=$(date +%s.%N)
@@ -221,6 +245,7 @@ if start unplug --device /dev/video0 --size 640x480 --idle-stop 0; then
   f0=$(frames)
   check replug-frames-resume poll 20 frames_above "$((f0 + 5))"
   check replug-real-snapshot snap "$W/replugged.jpg" "?fresh=1"
+  picture replugged "$W/replugged.jpg"
   check replug-stream-client-kept alive "$C"
   kill "$C" 2>/dev/null
   stop
@@ -230,7 +255,8 @@ if start reload --device /dev/video0 --size 640x480 --idle-stop 1; then
   snap "$W/reload0.jpg"
   poll 15 no_video_fd "$PID"
   check reload-rmmod rmmod vivid
-  check reload-placeholder snap "$W/reload-ph.jpg"
+  check reload-placeholder snap "$W/reload-ph.jpg" "?fresh=1"
+  picture reload-placeholder "$W/reload-ph.jpg"
   check reload-offline state_has '"online":false'
   curl -s --max-time 200 "$U/stream" >/dev/null &
   C=$!
@@ -249,24 +275,10 @@ fi
 # --- MJPEG passthrough through v4l2loopback --------------------------------------------------
 if want mjpeg; then
 step mjpeg
-# `-huffman default`: the Annex K tables, which a UVC camera that omits its DHT relies on
-# (ffmpeg otherwise optimises the tables per picture, which no decoder could guess).
-ffmpeg -v error -f lavfi -i testsrc2=size=640x480 -frames:v 1 -q:v 3 -huffman default \
-  "$W/fixed.jpg" </dev/null
-# The same picture without Huffman tables, as many UVC cameras send it.
-python3 - "$W/fixed.jpg" "$W/bare.jpg" <<'PY'
-import sys
-d = open(sys.argv[1], 'rb').read()
-out, i = bytearray(d[:2]), 2
-while True:
-    m, n = d[i + 1], int.from_bytes(d[i + 2:i + 4], 'big')
-    if m == 0xDA:
-        out += d[i:]; break
-    if m != 0xC4:
-        out += d[i:i + 2 + n]
-    i += 2 + n
-open(sys.argv[2], 'wb').write(out)
-PY
+# fixed.jpg: ffmpeg's testsrc2 with `-huffman default` (the Annex K tables, which a UVC camera
+# that omits its DHT relies on); bare.jpg: the same without its DHT segments, as many UVC
+# cameras send it. Both made on the host by tests/camera.rs.
+check mjpeg-inputs test -s "$W/fixed.jpg" -a -s "$W/bare.jpg"
 # A fresh loopback device: once a producer has left, v4l2loopback (exclusive_caps=1) keeps
 # its capture format and refuses the next producer's VIDIOC_G_FMT (EINVAL), so reload it.
 reset_loopback() {
@@ -296,7 +308,8 @@ if start mjpeg --device /dev/video10 --idle-stop 0; then
   C=$!
   check mjpeg-stall-detected poll 20 state_has '"online":false'
   check mjpeg-stall-log grep -q 'stalled' "$W/mjpeg.log"
-  check mjpeg-stall-placeholder snap "$W/stall.jpg"
+  check mjpeg-stall-placeholder snap "$W/stall.jpg" "?fresh=1"
+  picture mjpeg-stall "$W/stall.jpg"
   check mjpeg-stall-alive alive "$PID"
   kill "$C" 2>/dev/null
   stop
@@ -318,90 +331,39 @@ fi
 kill "$F" 2>/dev/null; wait "$F" 2>/dev/null
 fi
 
-# --- pixel formats: every layout deskcam encodes, with vivid's colour bars checked -----------
-# vivid's default pattern is eight vertical 75% colour bars, 80 pixels wide at 640x480: white,
-# yellow, cyan, green, magenta, red, blue, black. Each bar's centre, low in the picture (vivid
-# writes its text at the top), must decode to the nearest of those colours being its own: a
-# swapped chroma pair, RGB read as BGR, or a wrong plane offset or stride changes or moves it.
-BARS="191,191,191 191,191,0 0,191,191 0,191,0 191,0,191 191,0,0 0,0,191 0,0,0"
-# bars_check NAME RAW W H SPOTS: SPOTS are "x,y" pixels of the bars in order in an rgb24 file.
-bars_check() {
-  python3 - "$2" "$3" "$4" "$5" "$BARS" "$1" <<'PY'
-import sys
-raw, w, h, spots, bars, name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
-d = open(raw, 'rb').read()
-assert len(d) == w * h * 3, f"{len(d)} bytes for {w}x{h}"
-bars = [tuple(map(int, b.split(','))) for b in bars.split()]
-grey = name.startswith('grey')
-got = []
-for i, s in enumerate(spots.split()):
-    x, y = map(int, s.split(','))
-    p = d[(y * w + x) * 3:(y * w + x) * 3 + 3]
-    got.append(tuple(p))
-    if grey:
-        # One channel: luma, BT.601, within limited/full-range slack of the bar's.
-        r, g, b = bars[i]
-        want = 0.299 * r + 0.587 * g + 0.114 * b
-        ok = abs(p[0] - want) <= 30
-    else:
-        near = min(range(8), key=lambda j: sum((p[c] - bars[j][c]) ** 2 for c in range(3)))
-        ok = near == i
-    if not ok:
-        print(f"bar {i} at {x},{y} is {tuple(p)}, wanted bar colour {bars[i]}")
-        sys.exit(1)
-if grey and not all(got[i][0] > got[i + 1][0] for i in range(7)):
-    print(f"grey bars not darkening left to right: {got}"); sys.exit(1)
-print("bars", got)
-PY
-}
+# --- pixel formats: every layout deskcam encodes, its picture judged on the host -------------
+# tests/camera.rs checks each snapshot shows vivid's colour bars in the right colours (grey: the
+# bars' brightness), so a swapped chroma pair, RGB read as BGR or a wrong plane offset or
+# stride fails.
 if want formats; then
 step formats
 "$B" --list-formats --device /dev/video0 >"$W/formats-all.txt" 2>&1
 ok=1
 for f in uyvy nv12 yuv420 rgb24 bgr24 grey; do grep -q "(--format $f: encoded)" "$W/formats-all.txt" || ok=0; done
 check list-formats-new-formats test "$ok" = 1
-FMTS="yuyv uyvy nv12 yuv420 rgb24 bgr24 grey"
-for f in $FMTS; do
+for f in yuyv uyvy nv12 yuv420 rgb24 bgr24 grey; do
   if start "format-$f" --device /dev/video0 --size 640x480 --format "$f"; then
-    snap "$W/format-$f.jpg" "?fresh=1"
+    snap "$W/format-$f.jpg" "?fresh=1" && picture "format-$f" "$W/format-$f.jpg"
     check "format-$f-state" state_has "\"format\":\"$(echo $f | tr a-z A-Z)\",\"mode\":\"encode\",\"size\":\"640x480\""
+    check "format-$f-size" test "$(size_of "$W/format-$f.jpg")" = "640,480"
     stop
-  fi
-done
-# One ffmpeg run decodes them all (it takes 5-10 s to start in the guest).
-set --
-for f in $FMTS; do set -- "$@" -i "$W/format-$f.jpg"; done
-n=0
-for f in $FMTS; do set -- "$@" -map "$n" -f rawvideo -pix_fmt rgb24 -y "$W/format-$f.rgb"; n=$((n + 1)); done
-ffmpeg -v error -nostdin "$@" 2>"$W/formats-decode.err"
-SPOTS="40,400 120,400 200,400 280,400 360,400 440,400 520,400 600,400"
-for f in $FMTS; do
-  if [ "$(size_of "$W/format-$f.jpg")" = "640,480" ] && bars_check "$f" "$W/format-$f.rgb" 640 480 "$SPOTS" >"$W/format-$f.bars" 2>&1; then
-    pass "format-$f-colour-bars"; echo "INFO format-$f $(cat "$W/format-$f.bars")"
-  else
-    fail "format-$f-colour-bars" "$(size_of "$W/format-$f.jpg") $(tr '\n' ' ' <"$W/format-$f.bars") $(head -c 300 "$W/formats-decode.err")"
   fi
 done
 fi
 
 # --- rotation ----------------------------------------------------------------------------------
 # Turned a quarter clockwise, the bars run top to bottom in the same order (white at the top);
-# a quarter anticlockwise, bottom to top. Sampled at x=100, where the source's row 379 lands.
+# a quarter anticlockwise, bottom to top (judged on the host).
 if want rotate; then
 step rotate
-ROT_SPOTS="100,40 100,120 100,200 100,280 100,360 100,440 100,520 100,600"
-ROT_BACK="380,600 380,520 380,440 380,360 380,280 380,200 380,120 380,40"
 for r in 90 270; do
   if start "rotate-$r" --device /dev/video0 --size 640x480 --format yuyv --rotate "$r"; then
-    snap "$W/rotate-$r.jpg" "?fresh=1"
+    snap "$W/rotate-$r.jpg" "?fresh=1" && picture "rotate-$r" "$W/rotate-$r.jpg"
     check "rotate-$r-size" test "$(size_of "$W/rotate-$r.jpg")" = "480,640"
+    check "rotate-$r-state" state_has '"rotate":'"$r"
     stop
   fi
 done
-ffmpeg -v error -nostdin -i "$W/rotate-90.jpg" -i "$W/rotate-270.jpg" \
-  -map 0 -f rawvideo -pix_fmt rgb24 -y "$W/rotate-90.rgb" -map 1 -f rawvideo -pix_fmt rgb24 -y "$W/rotate-270.rgb" 2>/dev/null
-check rotate-90-bars-top-to-bottom bars_check rotate-90 "$W/rotate-90.rgb" 480 640 "$ROT_SPOTS"
-check rotate-270-bars-bottom-to-top bars_check rotate-270 "$W/rotate-270.rgb" 480 640 "$ROT_BACK"
 # auto leaves MJPEG out for a quarter turn and picks the cheapest raw format.
 if start rotate-auto --device /dev/video0 --size 640x480 --rotate 90; then
   check rotate-auto-raw-format state_has '"format":"YUV420","mode":"encode"'
@@ -412,7 +374,7 @@ if start rotate-unplug --device /dev/video0 --size 640x480 --rotate 90 --idle-st
   snap "$W/rotate-live.jpg"
   poll 15 no_video_fd "$PID"
   rmmod vivid
-  snap "$W/rotate-ph.jpg"
+  snap "$W/rotate-ph.jpg" "?fresh=1" && picture rotate-placeholder "$W/rotate-ph.jpg"
   check rotate-placeholder-turned test "$(size_of "$W/rotate-ph.jpg")" = "480,640"
   replug_vivid
   stop
