@@ -441,14 +441,15 @@ fn versus_ustreamer() {
         return;
     }
     println!(
-        "{:<7} | {:>16} {:>7} | {:>16} {:>7} {:>6} | {:>18} {:>7} {:>6}",
+        "{:<7} | {:>16} {:>7} {:>6} | {:>16} {:>7} {:>6} | {:>16} {:>7} {:>6}",
         "format",
         "ustreamer ms/fr",
         "frames",
+        "",
         "deskcam ms/fr",
         "frames",
         "ratio",
-        "deskcam turbo ms/fr",
+        "turbo ms/fr",
         "frames",
         "ratio"
     );
