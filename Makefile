@@ -18,13 +18,16 @@ deps-test:
 deps-bench:
 	@tools/deps.sh bench
 
-# Unit tests beside the code, then end-to-end tests against the real binary.
+# Unit tests beside the code (ours, then the vendored HTTP parser's), then end-to-end tests
+# against the real binary.
 test: deps-test
+	$(CARGO) test --release -p tiny_http
 	$(CARGO) test --release
 
 bench: deps-bench
 	$(CARGO) build --release
 	$(CARGO) bench --bench fanout
+	$(CARGO) bench --bench snapshot
 	@# The screen bench compares the default build with a libjpeg-turbo build of its own.
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg || \
 		echo "turbojpeg build failed: the screen bench reports it as not measured"

@@ -5,6 +5,7 @@
 //! queueing them, and memory does not grow with slow clients. Who is watching is kept apart, in
 //! [`crate::viewers`]; what the source says about itself, in [`crate::status`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,8 @@ pub enum Next {
     Frame(Arc<Frame>),
     /// Nothing new in time; carries the newest live frame to re-send, if there is one.
     Timeout(Option<Arc<Frame>>),
+    /// The waiter's own reason to stop was raised (its client hung up).
+    Cancelled,
     Shutdown,
 }
 
@@ -69,13 +72,17 @@ impl Hub {
         frame
     }
 
-    /// Waits up to `timeout` for a live frame with a sequence number above `after`.
-    pub fn wait_newer(&self, after: u64, timeout: Duration) -> Next {
+    /// Waits up to `timeout` for a live frame with a sequence number above `after`, or until
+    /// `cancel` is set (whoever sets it then calls [`Hub::wake_all`]).
+    pub fn wait_newer(&self, after: u64, timeout: Duration, cancel: &AtomicBool) -> Next {
         let deadline = Instant::now() + timeout;
         let mut s = lock(&self.state);
         loop {
             if s.shutdown {
                 return Next::Shutdown;
+            }
+            if cancel.load(Ordering::Acquire) {
+                return Next::Cancelled;
             }
             if let Some(f) = s.latest.as_ref().filter(|f| s.live && f.seq > after) {
                 return Next::Frame(f.clone());
@@ -86,6 +93,13 @@ impl Hub {
             }
             s = wait_timeout(&self.news, s, deadline - now);
         }
+    }
+
+    /// Wakes every waiter so each rechecks its `cancel` flag. Taking the lock first means a
+    /// waiter between its check and its wait cannot miss the wake-up.
+    pub fn wake_all(&self) {
+        drop(lock(&self.state));
+        self.news.notify_all();
     }
 
     /// The newest frame if it is live, without waiting.
@@ -155,6 +169,8 @@ mod tests {
     use std::thread;
     use std::time::SystemTime;
 
+    static GO: AtomicBool = AtomicBool::new(false);
+
     fn frame(tag: u8) -> Frame {
         Frame::new(vec![tag], 1, 1, SystemTime::now())
     }
@@ -166,12 +182,12 @@ mod tests {
             hub.publish(frame(i));
         }
         // A reader that last saw frame 1 gets the newest (5), never 2, 3, 4 queued up.
-        match hub.wait_newer(1, Duration::from_millis(10)) {
+        match hub.wait_newer(1, Duration::from_millis(10), &GO) {
             Next::Frame(f) => assert_eq!((f.seq, f.jpeg[0]), (5, 5)),
             other => panic!("{other:?}"),
         }
         // Having sent 5, there is nothing newer: a timeout carrying 5 for the re-send.
-        match hub.wait_newer(5, Duration::from_millis(10)) {
+        match hub.wait_newer(5, Duration::from_millis(10), &GO) {
             Next::Timeout(Some(f)) => assert_eq!(f.seq, 5),
             other => panic!("{other:?}"),
         }
@@ -181,7 +197,7 @@ mod tests {
     fn waiter_wakes_on_publish() {
         let hub = Hub::new();
         let h = hub.clone();
-        let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(10)));
+        let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(10), &GO));
         // The waiter may or may not be parked yet; either way it must see the frame.
         hub.publish(frame(7));
         match t.join().unwrap() {
@@ -197,21 +213,32 @@ mod tests {
         hub.source_stopped();
         assert!(hub.latest().is_none());
         assert!(matches!(
-            hub.wait_newer(0, Duration::from_millis(5)),
+            hub.wait_newer(0, Duration::from_millis(5), &GO),
             Next::Timeout(None)
         ));
         hub.publish(frame(2));
-        assert!(matches!(hub.wait_newer(0, Duration::ZERO), Next::Frame(f) if f.jpeg[0] == 2));
+        assert!(matches!(hub.wait_newer(0, Duration::ZERO, &GO), Next::Frame(f) if f.jpeg[0] == 2));
     }
 
     #[test]
     fn shutdown_releases_waiters() {
         let hub = Hub::new();
         let h = hub.clone();
-        let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(30)));
+        let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(30), &GO));
         hub.shutdown();
         assert!(matches!(t.join().unwrap(), Next::Shutdown));
         assert!(!hub.pause(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn a_cancelled_waiter_returns_at_once() {
+        let hub = Hub::new();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (h, c) = (hub.clone(), cancel.clone());
+        let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(30), &c));
+        cancel.store(true, Ordering::Release);
+        hub.wake_all();
+        assert!(matches!(t.join().unwrap(), Next::Cancelled));
     }
 
     #[test]

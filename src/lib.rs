@@ -80,8 +80,8 @@ impl Error {
     }
 }
 
-/// Raises the soft open-file limit to the hard one: every client is a socket, and tiny_http's
-/// accept thread panics when it runs out of descriptors (tiny_http issue #195).
+/// Raises the soft open-file limit to the hard one: every client is a socket, and beyond the
+/// limit newcomers can only be turned away (503).
 fn raise_fd_limit() {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
@@ -128,6 +128,11 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         })
     };
     let capture = start_capture(&config, source, &hub, &viewers, &status, stop.clone())?;
+    let hangups = {
+        let hub = hub.clone();
+        http::hangup::Hangups::start(Box::new(move || hub.wake_all()))
+            .map_err(|e| Error::Io("cannot watch client sockets".into(), e))?
+    };
     let on_signal = stop.clone();
     ctrlc::set_handler(move || on_signal()).map_err(|e| {
         Error::Io(
@@ -157,6 +162,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
             1.0 / http::LOGIN_REFILL_SECS,
             http::LOGIN_BURST,
         ),
+        hangups,
     });
     listener.serve(ctx);
     stop();

@@ -4,5 +4,7 @@
 
 mod camera;
 mod control;
+mod hostile;
 mod http;
+mod resources;
 mod screen;

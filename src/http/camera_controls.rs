@@ -91,6 +91,10 @@ fn read_changes(request: &mut Request) -> Result<Vec<ControlSetting>, Answer> {
     let body = match read_body(request) {
         Ok(Some(body)) => body,
         Ok(None) => return Err(text(413, &format!("body over {MAX_BODY} bytes"))),
+        // As `POST /input`: a body that stops arriving is the client's delay, not a bad request.
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            return Err(text(408, &format!("the body did not arrive in time: {e}")));
+        }
         Err(e) => return Err(text(400, &format!("cannot read the body: {e}"))),
     };
     parse_changes(&body).map_err(|why| text(400, &why))

@@ -3,13 +3,13 @@
 //! (413), a valid event (400), a known screen area (503); only then is anything injected.
 
 use std::io::Read;
-use std::net::IpAddr;
 use std::time::Instant;
 
 use tiny_http::Request;
 
 use super::event_form;
 use super::limit::RateLimiter;
+use super::origin;
 use super::query::split_url;
 use super::{Context, client_ip, header, header_value, peer, respond, text};
 use crate::input::{Event, InjectError, Injector};
@@ -38,55 +38,33 @@ impl Control {
     }
 }
 
-/// The `host[:port]` of an absolute http(s) URL, without a default port.
-fn authority(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let host = host.rsplit('@').next()?.to_ascii_lowercase();
-    let default = match scheme.to_ascii_lowercase().as_str() {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return None,
-    };
-    Some(host.strip_suffix(default).unwrap_or(&host).to_string())
-}
-
 /// Refuses a request a page on another site made the browser send (CSRF). Browsers send
 /// `Origin` with every POST (Fetch standard); `Referer` is the fallback. A request with
-/// neither comes from a tool like curl, where no other site is involved.
+/// neither comes from a tool like curl, where no other site is involved. Every value is parsed
+/// strictly ([`origin`]): one that is not exactly a URL of this server is cross-site.
 pub fn same_site(
     host: Option<&str>,
     origin: Option<&str>,
     referer: Option<&str>,
 ) -> Result<(), String> {
-    let (name, value) = match (origin, referer) {
-        (Some(o), _) => ("Origin", o),
-        (None, Some(r)) => ("Referer", r),
+    let (name, from) = match (origin, referer) {
+        (Some(o), _) => ("Origin", origin::parse_origin(o)),
+        (None, Some(r)) => ("Referer", origin::parse_referer(r)),
         (None, None) => return Ok(()),
     };
-    let Some(from) = authority(value.trim()) else {
-        return Err(format!("{name} is not an http(s) URL of this server"));
-    };
+    let from = from.map_err(|e| format!("cross-site request refused: {e}"))?;
     let Some(host) = host else {
         return Err(format!(
             "{name} given without a Host header to check it against"
         ));
     };
-    let host = host.trim().to_ascii_lowercase();
-    let host = host
-        .strip_suffix(":80")
-        .or_else(|| host.strip_suffix(":443"))
-        .unwrap_or(&host);
-    let from = from
-        .strip_suffix(":80")
-        .or_else(|| from.strip_suffix(":443"))
-        .unwrap_or(&from);
-    if from == host {
+    let host = origin::parse_host(host)?;
+    if from.same_as(&host) {
         Ok(())
     } else {
         Err(format!(
-            "cross-site request refused: {name} names {:?}, not this server",
-            from.chars().take(100).collect::<String>()
+            "cross-site request refused: {name} names {}, not this server",
+            from.host
         ))
     }
 }
@@ -96,26 +74,16 @@ pub fn same_site(
 /// `Host` and `Origin` that both name that site and agree, so `same_site` alone lets it drive
 /// the desktop. A rebinding name is never an IP literal or `localhost`.
 pub fn trusted_host(host: Option<&str>) -> Result<(), String> {
-    let host = host
-        .map(|h| h.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let name = match host.strip_prefix('[') {
-        // [v6] or [v6]:port
-        Some(rest) => rest.split_once(']').map(|(ip, _)| ip.to_string()),
-        None => Some(
-            host.rsplit_once(':')
-                .map_or(host.as_str(), |(h, _)| h)
-                .to_string(),
-        ),
-    }
-    .unwrap_or_default();
-    if name == "localhost" || name.parse::<IpAddr>().is_ok() {
-        Ok(())
-    } else {
-        Err(format!(
+    let refused = |h: &str| {
+        format!(
             "control without --auth answers only http://IP or http://localhost, not Host {:?} (a DNS-rebinding guard); use --auth to allow names",
-            host.chars().take(100).collect::<String>()
-        ))
+            h.chars().take(100).collect::<String>()
+        )
+    };
+    let host = host.unwrap_or_default();
+    match origin::parse_host(host) {
+        Ok(a) if a.is_ip_or_localhost() => Ok(()),
+        _ => Err(refused(host)),
     }
 }
 
@@ -228,6 +196,9 @@ fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
                     &format!("body over {MAX_BODY} bytes: send one event per request"),
                 ));
             }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(text(408, &format!("the body did not arrive in time: {e}")));
+            }
             Err(e) => return Err(text(400, &format!("cannot read the body: {e}"))),
         }
     };
@@ -269,11 +240,27 @@ mod tests {
             (Some("http://evil.example"), Some("http://127.0.0.1:8080/")),
             (Some("http://127.0.0.1:8080.evil.example"), None),
             (Some("http://evil.example/@127.0.0.1:8080"), None),
+            // User information: the host after the @ is not what the browser came from.
+            (Some("http://evil.com@127.0.0.1:8080"), None),
+            (None, Some("http://evil.com@127.0.0.1:8080/")),
+            (Some("http://127.0.0.1:8080\0"), None),
+            (Some("http://127.0.0.1:08080x"), None),
         ] {
             let e = same_site(host, origin, referer).unwrap_err();
             assert!(!e.contains('\n'), "{e}");
         }
         assert!(same_site(None, Some("http://127.0.0.1:8080"), None).is_err());
+        // A Host that is not a host:port is never the same site.
+        for host in [
+            "127.0.0.1:evil.example",
+            "127.0.0.1:8080\0",
+            "a@127.0.0.1:8080",
+        ] {
+            assert!(
+                same_site(Some(host), Some("http://127.0.0.1:8080"), None).is_err(),
+                "{host:?}"
+            );
+        }
     }
 
     #[test]
@@ -295,6 +282,11 @@ mod tests {
             "localhost.evil",
             "",
             "[::1",
+            "127.0.0.1:evil.example",
+            "127.0.0.1\0",
+            "127.0.0.1:80\0",
+            "evil@127.0.0.1",
+            "127.0.0.1:",
         ] {
             assert!(trusted_host(Some(bad)).is_err(), "{bad}");
         }

@@ -128,7 +128,7 @@ fn text(q: &Query) -> Result<String, String> {
 /// ignored (forward compatibility); keys we act on are checked strictly.
 pub fn parse_form(body: &[u8]) -> Result<Event, BadEvent> {
     let body = std::str::from_utf8(body).map_err(|_| BadEvent("body is not UTF-8".into()))?;
-    parse_query(&Query::parse(body)).map_err(BadEvent)
+    parse_query(&Query::parse_strict(body).map_err(BadEvent)?).map_err(BadEvent)
 }
 
 fn parse_query(q: &Query) -> Result<Event, String> {
@@ -175,7 +175,7 @@ fn parse_query(q: &Query) -> Result<Event, String> {
 
 /// The tutorial's `POST /pointer?xrate=..&yrate=..`: a left click.
 pub fn parse_pointer(query: &str) -> Result<Event, BadEvent> {
-    let q = Query::parse(query);
+    let q = Query::parse_strict(query).map_err(BadEvent)?;
     spot(&q, "xrate", "yrate")
         .map(|s| Event::Click(s, Button::Left))
         .map_err(BadEvent)
@@ -289,6 +289,13 @@ mod tests {
         let exact = format!("type=text&text={}", "ö".repeat(MAX_TEXT_CHARS));
         assert!(matches!(ok(&exact), Event::Text(_)));
         assert!(parse_form(b"type=move&x=\xff").is_err());
+        for body in [
+            "type=text&text=%ff%fe",
+            "type=text&text=a%C0%AFb",
+            "type=text&text=%ED%A0%80",
+        ] {
+            assert!(bad(body).contains("UTF-8"), "{body}");
+        }
         // A client's long junk is not echoed back in full.
         assert!(bad(&format!("type={}", "z".repeat(500))).len() < 150);
     }

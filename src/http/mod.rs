@@ -3,17 +3,19 @@
 //! hub ([`stream`], [`snapshot`]), the source status (`/state`) or the input injector
 //! ([`control`]).
 //!
-//! tiny_http has faults we work around here (each verified; vendor/tiny_http/PATCHES.md lists
-//! the ones fixed in its code): streams bypass its response writer, sockets get a send timeout
-//! through the listener, the fd limit is raised and streaming clients are capped so it never
-//! runs out of descriptors (tiny_http issue #195).
+//! The vendored tiny_http reads requests strictly and bounds every connection
+//! (vendor/tiny_http/PATCHES.md); here, streams bypass its response writer, sockets get a send
+//! timeout through the listener, streaming clients are capped, and a client hanging up while
+//! its handler waits is noticed at once ([`hangup`]).
 
 pub mod auth;
 pub mod camera_controls;
 pub mod control;
 pub mod event_form;
+pub mod hangup;
 pub mod limit;
 pub mod multipart;
+pub mod origin;
 pub mod query;
 pub mod routes;
 mod snapshot;
@@ -63,6 +65,8 @@ pub struct Context {
     pub camera_controls: Option<camera_controls::Access>,
     /// Wrong passwords per address (see [`LOGIN_BURST`]).
     pub login_failures: limit::RateLimiter,
+    /// Notices clients hanging up while their handler waits for a frame.
+    pub hangups: Arc<hangup::Hangups>,
 }
 
 /// A bound listening socket, ready to serve.
@@ -86,11 +90,29 @@ pub fn bind(addr: SocketAddr) -> io::Result<Listener> {
     socket.listen(1024)?;
     let listener: TcpListener = socket.into();
     let addr = listener.local_addr()?;
-    let server = tiny_http::Server::from_listener(listener, None).map_err(io::Error::other)?;
+    let server = tiny_http::Server::from_listener(listener, limits()).map_err(io::Error::other)?;
     Ok(Listener {
         server: Arc::new(server),
         addr,
     })
+}
+
+/// Most connections that may be still sending their request (head, or a body after it) at
+/// once; each holds a thread or two and a descriptor. The longest waiting is closed beyond it.
+pub const MAX_PENDING: usize = 128;
+
+/// tiny_http's limits (vendor/tiny_http/PATCHES.md), with the waiting connections kept to a
+/// quarter of the descriptors left after a reserve, so idle clients alone never exhaust them
+/// under a low `ulimit -n`.
+fn limits() -> tiny_http::Limits {
+    use rustix::process::{Resource, getrlimit};
+    const RESERVED: u64 = 32;
+    let fds = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    let share = (fds.saturating_sub(RESERVED) / 4).clamp(4, MAX_PENDING as u64);
+    tiny_http::Limits {
+        max_pending: share as usize,
+        ..tiny_http::Limits::default()
+    }
 }
 
 impl Listener {
@@ -154,7 +176,8 @@ fn client_ip(request: &Request) -> IpAddr {
         .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip())
 }
 
-/// The value of the first header called `name` (case-insensitive).
+/// The value of the header called `name` (case-insensitive); [`handle`] has refused requests
+/// that carry one of ours twice.
 fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str> {
     request
         .headers()
@@ -163,12 +186,38 @@ fn header_value<'a>(request: &'a Request, name: &'static str) -> Option<&'a str>
         .map(|h| h.value.as_str())
 }
 
+/// Headers that may appear once (RFC 9110 section 5.3). Two of them is either a broken client
+/// or one hoping that two parsers pick different lines (a same-site `Origin` first, a hostile
+/// one second); tiny_http already refuses two `Host` or `Content-Length` lines.
+const SINGLE: [&str; 5] = [
+    "Authorization",
+    "Origin",
+    "Referer",
+    "Sec-Fetch-Site",
+    "Content-Type",
+];
+
+fn duplicate_header(request: &Request) -> Option<&'static str> {
+    SINGLE.into_iter().find(|name| {
+        request
+            .headers()
+            .iter()
+            .filter(|h| h.field.equiv(name))
+            .nth(1)
+            .is_some()
+    })
+}
+
 fn respond(request: Request, response: Response<Cursor<Vec<u8>>>) {
     // The client may have left; nothing to do about it.
     let _ = request.respond(response);
 }
 
 fn handle(ctx: &Context, request: Request) {
+    if let Some(name) = duplicate_header(&request) {
+        let why = format!("more than one {name} header");
+        return respond(request, text(400, &why));
+    }
     if let Err(refusal) = check_credentials(ctx, &request) {
         return respond(request, refusal);
     }

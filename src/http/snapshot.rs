@@ -3,6 +3,7 @@
 
 use std::io::Cursor;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use tiny_http::{Request, Response};
@@ -25,11 +26,19 @@ pub fn serve(ctx: &Context, request: Request, fresh: bool) {
     }
     let frame = match ctx.hub.latest() {
         Some(f) if !fresh => Some(f),
-        latest => wait_for_frame(
-            &ctx.hub,
-            latest.map_or(0, |f| f.seq),
-            fresh.then_some(asked),
-        ),
+        latest => {
+            // A client that leaves while it waits frees its thread at once, not after the wait.
+            let watch = ctx.hangups.watch(request.socket(), false);
+            let never = AtomicBool::new(false);
+            let gone = watch.as_ref().map_or(&never, |w| w.gone());
+            let after = latest.map_or(0, |f| f.seq);
+            let frame = wait_for_frame(&ctx.hub, after, fresh.then_some(asked), gone);
+            if frame.is_none() && gone.load(Ordering::Acquire) {
+                log::debug!("client {addr} left while waiting for a snapshot");
+                return;
+            }
+            frame
+        }
     };
     let Some(frame) = frame else {
         return respond(
@@ -62,14 +71,19 @@ pub fn serve(ctx: &Context, request: Request, fresh: bool) {
 /// Waits (at most [`SNAPSHOT_WAIT`]) for a frame newer than `after` and, if given, captured no
 /// earlier than `not_before`: a frame still in the encoder when a `?fresh=1` request arrived was
 /// captured before it and does not count.
-fn wait_for_frame(hub: &Hub, mut after: u64, not_before: Option<SystemTime>) -> Option<Arc<Frame>> {
+fn wait_for_frame(
+    hub: &Hub,
+    mut after: u64,
+    not_before: Option<SystemTime>,
+    gone: &AtomicBool,
+) -> Option<Arc<Frame>> {
     let deadline = Instant::now() + SNAPSHOT_WAIT;
     loop {
         let left = deadline.checked_duration_since(Instant::now())?;
-        match hub.wait_newer(after, left) {
+        match hub.wait_newer(after, left, gone) {
             Next::Frame(f) if not_before.is_some_and(|t| f.captured < t) => after = f.seq,
             Next::Frame(f) => return Some(f),
-            Next::Timeout(_) | Next::Shutdown => return None,
+            Next::Timeout(_) | Next::Cancelled | Next::Shutdown => return None,
         }
     }
 }

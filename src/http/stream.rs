@@ -1,9 +1,10 @@
 //! `GET /stream`: an endless `multipart/x-mixed-replace` response, one part per new frame, the
 //! last frame again after [`RESEND_AFTER`] without news. A stream holds one of the
-//! `--max-clients` slots for as long as it lasts.
+//! `--max-clients` slots for as long as it lasts, and no longer than its client: the socket is
+//! watched for a hang-up ([`super::hangup`]) while the stream waits for frames.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tiny_http::Request;
@@ -61,6 +62,10 @@ pub fn serve(ctx: &Context, request: Request) {
             ),
         );
     };
+    // Cut on hang-up: a write blocked on a full send buffer then fails at once too.
+    let watch = ctx.hangups.watch(request.socket(), true);
+    let never = AtomicBool::new(false);
+    let gone = watch.as_ref().map_or(&never, |w| w.gone());
     let addr = peer(&request);
     // The whole target (`/?action=stream` says more than `/`), cut short for the log.
     let path: String = request.url().chars().take(80).collect();
@@ -83,14 +88,19 @@ pub fn serve(ctx: &Context, request: Request) {
     let started = Instant::now();
     let mut last = 0;
     let why = loop {
-        let frame = match ctx.hub.wait_newer(last, RESEND_AFTER) {
+        let frame = match ctx.hub.wait_newer(last, RESEND_AFTER, gone) {
             Next::Frame(f) => f,
             Next::Timeout(Some(f)) => f,
             Next::Timeout(None) => continue,
+            Next::Cancelled => break "client closed".to_string(),
             Next::Shutdown => break "server stopping".to_string(),
         };
         if let Err(e) = multipart::write_part(&mut *out, &frame) {
-            break why_gone(&e);
+            break if gone.load(Ordering::Acquire) {
+                "client closed".to_string()
+            } else {
+                why_gone(&e)
+            };
         }
         viewer.stats.sent_one();
         last = frame.seq;

@@ -1,4 +1,5 @@
-//! What /proc says about a process or thread: CPU time, resident memory, and the machine's load
+//! What /proc says about a process or thread: CPU time, resident memory, threads and open
+//! descriptors, and the machine's load
 //! (this machine is shared, so benchmarks print the load beside their figures).
 
 use std::time::Duration;
@@ -56,6 +57,20 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The threads of a process (`/proc/PID/task`); zero once it is gone.
+pub fn threads(pid: u32) -> usize {
+    count_entries(&format!("/proc/{pid}/task"))
+}
+
+/// The open descriptors of a process (`/proc/PID/fd`); zero once it is gone.
+pub fn descriptors(pid: u32) -> usize {
+    count_entries(&format!("/proc/{pid}/fd"))
+}
+
+fn count_entries(dir: &str) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
 /// The 1, 5 and 15 minute load averages, as /proc/loadavg prints them.
 pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -97,6 +112,8 @@ mod tests {
         }
         assert!(thread_cpu() > t0);
         assert!(rss_kib(me) > 0);
+        assert!(threads(me) >= 1 && descriptors(me) >= 3, "stdio at least");
+        assert_eq!(threads(u32::MAX), 0, "no such process");
         assert_eq!(loadavg().split(' ').count(), 3);
         assert_eq!(cpu_time(u32::MAX), Duration::ZERO, "no such process");
     }

@@ -78,6 +78,25 @@ impl Deskcam {
             cmd.args(["--listen", "127.0.0.1:0"]);
         }
         cmd.envs(env.iter().copied());
+        Self::spawn(cmd, bin)
+    }
+
+    /// Starts the binary under test with at most `fds` open descriptors (soft and hard
+    /// limit, set by a shell that then becomes deskcam, so the process id is deskcam's).
+    pub fn start_with_fd_limit(fds: u32, args: &[&str]) -> Deskcam {
+        let bin = binary();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\""))
+            .arg(&bin)
+            .args(args);
+        if !args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        Self::spawn(cmd, &bin).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn spawn(mut cmd: Command, bin: &Path) -> Result<Deskcam, String> {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
