@@ -19,10 +19,13 @@ deps-bench:
 	@tools/deps.sh bench
 
 # Unit tests beside the code (ours, then the vendored HTTP parser's), then end-to-end tests
-# against the real binary.
+# against the real binary; then the band encoder's byte- and pixel-identity tests again with
+# libjpeg-turbo (they must hold for both encoders).
 test: deps-test
 	$(CARGO) test --release -p tiny_http
 	$(CARGO) test --release
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --lib encode::
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --test tests bands::
 
 bench: deps-bench
 	$(CARGO) build --release

@@ -34,6 +34,9 @@ use testkit::x11::{Painter, Xvfb};
 use testkit::x11rb::connection::Connection;
 use testkit::x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 
+#[path = "screen/workloads.rs"]
+mod workloads;
+
 const W: u16 = 1920;
 const H: u16 = 1080;
 const MOVING: Duration = Duration::from_secs(10);
@@ -129,6 +132,8 @@ fn animate(display: String, moving: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
 #[derive(Clone, Copy, PartialEq)]
 enum System {
     Deskcam,
+    /// The default build with `--full-frames`: every frame encoded whole, as before bands.
+    DeskcamFull,
     DeskcamTurbo,
     Ffmpeg,
     Tutorial,
@@ -138,6 +143,7 @@ impl System {
     fn label(self) -> &'static str {
         match self {
             System::Deskcam => "deskcam (default, jpeg-encoder)",
+            System::DeskcamFull => "deskcam --full-frames (jpeg-encoder)",
             System::DeskcamTurbo => "deskcam --features turbojpeg",
             System::Ffmpeg => "ffmpeg x11grab -c:v mjpeg",
             System::Tutorial => "tutorial Flask + pyautogui",
@@ -202,13 +208,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(system: System, display: &str, scratch: &Path) -> Result<Started, String> {
+/// Starts `system` grabbing at most `fps` frames a second.
+fn start(system: System, display: &str, scratch: &Path, fps: u32) -> Result<Started, String> {
+    let fps = fps.to_string();
     match system {
-        System::Deskcam | System::DeskcamTurbo => {
-            let bin = if system == System::Deskcam {
-                server::binary()
-            } else {
+        System::Deskcam | System::DeskcamFull | System::DeskcamTurbo => {
+            let bin = if system == System::DeskcamTurbo {
                 server::turbojpeg_binary()
+            } else {
+                server::binary()
             };
             if !bin.exists() {
                 return Err(format!(
@@ -216,24 +224,23 @@ fn start(system: System, display: &str, scratch: &Path) -> Result<Started, Strin
                     bin.display()
                 ));
             }
-            let args = [
-                "--source",
-                "screen",
-                "--display",
-                display,
-                "--fps",
-                "1000",
-                "--quiet",
-            ];
+            let mut args = vec!["--source", "screen", "--display", display, "--fps", &fps];
+            args.push("--quiet");
+            if system == System::DeskcamFull {
+                args.push("--full-frames");
+            }
             let d = Deskcam::launch(&bin, &args, &[])?;
             let stream = request_stream(d.addr, "/stream");
             Ok((Running::Deskcam(d), Box::new(stream)))
         }
         System::Ffmpeg => {
             let mut child = Command::new("ffmpeg")
-                .args(["-v", "error", "-f", "x11grab", "-framerate", "1000"])
+                .args(["-v", "error", "-f", "x11grab", "-framerate", &fps])
                 .args(["-video_size", "1920x1080", "-i", display])
                 .args(["-c:v", "mjpeg", "-q:v", "5", "-fps_mode", "passthrough"])
+                // Millisecond timestamps: at -framerate 30 two grabs can fall into one 1/30 s
+                // tick, and the muxer stops ffmpeg on the repeated timestamp.
+                .args(["-enc_time_base", "1/1000"])
                 .args(["-f", "mpjpeg", "-"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -339,10 +346,11 @@ fn read_frames(mut stream: Box<dyn Read + Send>) -> Reader {
     }
 }
 
-/// The colour at the marker's centre, decoding at 1/8 scale (DCT scaling: a few ms per frame).
-fn marker_colour(jpeg: &[u8]) -> Option<[u8; 3]> {
+/// The colour at (`x`, `y`) (a marker's centre), decoding at 1/8 scale (DCT scaling: a few ms
+/// per frame).
+fn marker_colour(jpeg: &[u8], x: usize, y: usize) -> Option<[u8; 3]> {
     let p = Picture::decode_scaled(jpeg, W / 8, H / 8).ok()?;
-    Some(p.at_fraction(128.0 / f64::from(W), 128.0 / f64::from(H)))
+    Some(p.at_fraction(x as f64 / f64::from(W), y as f64 / f64::from(H)))
 }
 
 struct Row {
@@ -370,7 +378,7 @@ fn measure(
     scratch: &Path,
 ) -> Result<Figures, String> {
     moving.store(true, Ordering::Relaxed);
-    let (run, stream) = start(system, &x.display, scratch)?;
+    let (run, stream) = start(system, &x.display, scratch, 1000)?;
     let pid = run.pid();
     let reader = read_frames(stream);
     if !wait_until(Duration::from_secs(30), || {
@@ -426,7 +434,7 @@ fn measure(
             if arrived < t {
                 continue;
             }
-            if marker_colour(&jpeg).is_some_and(|c| near(c, rgb(colour), 47)) {
+            if marker_colour(&jpeg, 128, 128).is_some_and(|c| near(c, rgb(colour), 47)) {
                 lat.push(arrived - t);
                 break;
             }
@@ -501,6 +509,8 @@ fn main() {
         x.display,
         ms(enc)
     );
+    // `cargo bench --bench screen -- workloads` runs only the band workloads' table.
+    let only_workloads = std::env::args().any(|a| a == "workloads");
     let rows = Mutex::new(Vec::new());
     for system in [
         System::Deskcam,
@@ -508,6 +518,9 @@ fn main() {
         System::Ffmpeg,
         System::Tutorial,
     ] {
+        if only_workloads {
+            break;
+        }
         eprintln!("measuring {} ...", system.label());
         let result = measure(system, &x, &painter, &moving, &scratch);
         if let Err(e) = &result {
@@ -517,6 +530,10 @@ fn main() {
             label: system.label(),
             result,
         });
+    }
+    let mut workload_table = String::new();
+    if !std::env::args().any(|a| a == "main") {
+        workload_table = workloads::table(&x, &moving, &scratch, enc);
     }
     stop.store(true, Ordering::Relaxed);
     let _ = animator.join();
@@ -556,4 +573,5 @@ fn main() {
         "One 1080p encode (jpeg-encoder, one core): {:.1} ms; CPU % is of one core, streamer process and its children (not Xvfb, not this reader).",
         ms(enc)
     );
+    print!("{workload_table}");
 }

@@ -3,6 +3,7 @@
 //! from the pattern): the encoder adapts each layout without an intermediate copy where it can.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,6 +253,48 @@ impl RawImage {
     /// Where each plane lies in `data`.
     pub fn planes(&self) -> Vec<Plane> {
         self.format.planes(self.width, self.height, self.stride)
+    }
+}
+
+/// A B,G,R,X picture cut into horizontal bands of `band_rows` rows (the last may be shorter),
+/// each packed. A band that did not change since the source's previous picture is the *same*
+/// `Arc`, so the encoder can reuse what it made of it without looking at the pixels again.
+#[derive(Clone)]
+pub struct BandedImage {
+    pub width: u32,
+    pub height: u32,
+    pub band_rows: u32,
+    pub bands: Vec<Arc<Vec<u8>>>,
+    pub captured: SystemTime,
+}
+
+impl BandedImage {
+    /// Rows in band `i` (the last band holds what is left).
+    pub fn rows_in(&self, i: usize) -> u32 {
+        (self.height - i as u32 * self.band_rows).min(self.band_rows)
+    }
+
+    /// Checks that the bands tile the picture and each holds its rows.
+    pub fn check(&self) -> Result<(), BadImage> {
+        let rows = self.band_rows;
+        let ok = self.width > 0
+            && self.width <= 65535
+            && self.height > 0
+            && self.height <= 65535
+            && rows > 0
+            && self.bands.len() == self.height.div_ceil(rows) as usize
+            && (0..self.bands.len())
+                .all(|i| self.bands[i].len() == (self.width * self.rows_in(i)) as usize * 4);
+        if ok {
+            Ok(())
+        } else {
+            Err(BadImage(format!(
+                "{} bands of {rows} rows do not make a {}x{} picture",
+                self.bands.len(),
+                self.width,
+                self.height
+            )))
+        }
     }
 }
 

@@ -202,6 +202,10 @@ fn start_capture(
     };
     let pool = EncoderPool::new(config.workers, settings, sink)
         .map_err(|e| Error::Io("cannot start the encoders".into(), e))?;
+    if config.source == config::SourceKind::Screen && !config.full_frames {
+        let stats = pool.band_stats();
+        status.set_live(Arc::new(move || sync::lock(&stats).json()));
+    }
     let pipeline = Pipeline {
         source,
         pool,

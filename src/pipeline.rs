@@ -115,6 +115,13 @@ impl Pipeline {
                 });
                 self.pool.submit(Job::Encode(img));
             }
+            Grab::Bands(img) => {
+                run.last_size = Resolution {
+                    width: img.width,
+                    height: img.height,
+                };
+                self.pool.submit(Job::Bands(img));
+            }
             Grab::Jpeg(frame) => {
                 run.last_size = Resolution {
                     width: frame.width,

@@ -2,7 +2,7 @@
 //! side: whether it delivers real pictures, its facts for `/state`, and the part of the X screen
 //! it streams (what remote control maps picture fractions onto).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::geometry::Region;
 use crate::json::Json;
@@ -15,9 +15,13 @@ struct Inner {
     area: Option<Region>,
 }
 
+/// Figures read when `/state` is asked for, so a rate is current even while capture waits.
+pub type Live = Arc<dyn Fn() -> Vec<(String, Json)> + Send + Sync>;
+
 #[derive(Default)]
 pub struct SourceStatus {
     inner: Mutex<Inner>,
+    live: Mutex<Option<Live>>,
 }
 
 impl SourceStatus {
@@ -37,15 +41,26 @@ impl SourceStatus {
         lock(&self.inner).area = area;
     }
 
+    /// Adds figures computed at each `/state` (the encoder's bands per second).
+    pub fn set_live(&self, live: Live) {
+        *lock(&self.live) = Some(live);
+    }
+
     pub fn area(&self) -> Option<Region> {
         lock(&self.inner).area
     }
 
     /// The `/state` fields: `online`, then the source's own facts.
     pub fn state_json(&self) -> Vec<(String, Json)> {
-        let s = lock(&self.inner);
-        let mut out = vec![("online".to_string(), Json::Bool(s.online))];
-        out.extend(s.info.iter().cloned());
+        let mut out = {
+            let s = lock(&self.inner);
+            let mut out = vec![("online".to_string(), Json::Bool(s.online))];
+            out.extend(s.info.iter().cloned());
+            out
+        };
+        if let Some(live) = lock(&self.live).clone() {
+            out.extend(live());
+        }
         out
     }
 }

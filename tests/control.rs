@@ -11,7 +11,7 @@ use testkit::server::Deskcam;
 use testkit::wait::wait_until;
 use testkit::x11::{Rec, Recorder, Xvfb};
 
-mod browser;
+pub(crate) mod browser;
 mod refusals;
 
 const WAIT: Duration = Duration::from_secs(5);

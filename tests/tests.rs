@@ -2,6 +2,7 @@
 //! servers, real V4L2 drivers. One test binary (as ripgrep does); the helpers it shares with
 //! the benchmarks live in the `testkit` crate (testkit/).
 
+mod bands;
 mod camera;
 mod control;
 mod hostile;

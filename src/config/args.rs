@@ -22,6 +22,7 @@ pub(super) struct RawArgs {
     pub(super) region: Option<String>,
     pub(super) monitor: Option<String>,
     pub(super) no_cursor: bool,
+    pub(super) full_frames: bool,
     pub(super) device: Option<String>,
     pub(super) format: Option<String>,
     pub(super) flip: bool,
@@ -44,6 +45,7 @@ impl RawArgs {
         Some(match name {
             "quiet" => &mut self.quiet,
             "no-cursor" => &mut self.no_cursor,
+            "full-frames" => &mut self.full_frames,
             "flip" => &mut self.flip,
             "mirror" => &mut self.mirror,
             "control" => &mut self.control,

@@ -20,6 +20,8 @@ Screen (--source screen):
   --region WxH+X+Y        stream only this rectangle of the screen
   --monitor NAME|INDEX    stream only this RandR monitor
   --no-cursor             leave the mouse cursor out of the picture
+  --full-frames           encode every frame whole instead of only the bands that
+                          changed (costs more CPU; for comparison)
   --control               let authorised viewers click and type (off by default)
 
 Camera (--source camera):

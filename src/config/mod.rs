@@ -114,6 +114,8 @@ pub struct Config {
     pub display: Option<String>,
     pub area: ScreenArea,
     pub cursor: bool,
+    /// Encode every screen frame whole instead of only the bands that changed (for comparison).
+    pub full_frames: bool,
     pub device: PathBuf,
     pub camera_format: FormatChoice,
     pub flip: bool,
@@ -233,6 +235,7 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         display: raw.display.or_else(|| env.display.clone()),
         area,
         cursor: !raw.no_cursor,
+        full_frames: raw.full_frames,
         device,
         camera_format,
         flip: raw.flip,
@@ -318,6 +321,7 @@ fn check_source_flags(
         ("--region", raw.region.is_some()),
         ("--monitor", raw.monitor.is_some()),
         ("--no-cursor", raw.no_cursor),
+        ("--full-frames", raw.full_frames),
         ("--control", raw.control),
     ];
     let camera_only = [

@@ -2,6 +2,7 @@
 //! a source delivers goes to `jpeg-encoder` directly where it reads it, through a row adapter
 //! ([`adapt`]) where it does not, and to libjpeg-turbo in the `turbojpeg` build.
 
+pub mod bands;
 pub mod pool;
 
 use std::fmt;
@@ -116,3 +117,5 @@ mod adapt;
 mod tests;
 #[cfg(feature = "turbojpeg")]
 mod turbo;
+#[cfg(feature = "turbojpeg")]
+mod turbo_restart;

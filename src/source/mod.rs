@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::config::{Config, DEFAULT_SIZE, SourceKind};
 use crate::frame::Frame;
 use crate::geometry::{Region, Resolution};
-use crate::image::RawImage;
+use crate::image::{BandedImage, RawImage};
 use crate::json::Json;
 
 /// What one call to [`Source::capture`] produced.
@@ -22,6 +22,8 @@ pub enum Grab {
     Raw(RawImage),
     /// A finished JPEG to pass through untouched (a camera's own MJPEG).
     Jpeg(Frame),
+    /// Pixels in bands, shared with the previous picture where unchanged (the screen).
+    Bands(BandedImage),
     /// Nothing changed within the source's own bounded wait; the loop checks for idleness and
     /// shutdown and asks again.
     Unchanged,

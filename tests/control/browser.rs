@@ -38,7 +38,7 @@ fn root() -> &'static Path {
 }
 
 /// Installs playwright-core for tests/browser (from its package-lock.json) if it is missing.
-fn ensure_playwright(dir: &Path) {
+pub(crate) fn ensure_playwright(dir: &Path) {
     if dir.join("node_modules/playwright-core").exists() {
         return;
     }

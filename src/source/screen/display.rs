@@ -9,7 +9,7 @@ use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::damage::{self, ConnectionExt as _};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
-use x11rb::protocol::xfixes::ConnectionExt as _;
+use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, Window};
 use x11rb::rust_connection::RustConnection;
 
@@ -25,8 +25,17 @@ pub enum Grabber {
     /// MIT-SHM: the server writes into memory we map.
     Shm { seg: shm::Seg, mem: Segment },
     /// Plain `GetImage`: every picture travels through the socket (much slower; see
-    /// docs/screen.md).
-    GetImage,
+    /// docs/screen.md) into this copy of the streamed area.
+    GetImage { buf: Vec<u8> },
+}
+
+/// Where the screen changed, as rows of the streamed area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damaged {
+    /// These half-open row ranges (possibly overlapping; empty when nothing changed).
+    Rows(Vec<(u32, u32)>),
+    /// Anything may have changed (the server has no DAMAGE).
+    All,
 }
 
 /// What the events read so far say.
@@ -38,6 +47,8 @@ pub struct Changes {
     pub cursor_shape: bool,
     /// The screen was resized (RandR / root ConfigureNotify): reconnect to pick up the new size.
     pub resized: bool,
+    /// The pointer moved (XInput 2 raw motion).
+    pub pointer_moved: bool,
 }
 
 pub struct Display {
@@ -47,9 +58,14 @@ pub struct Display {
     pub(super) screen: (u16, u16),
     pub(super) area: Region,
     pub(super) grabber: Grabber,
-    pub(super) damage: Option<damage::Damage>,
+    /// The DAMAGE object and the region its damage is moved into at each grab.
+    pub(super) damage: Option<(damage::Damage, xfixes::Region)>,
     pub(super) xfixes: bool,
     pub(super) cursor: Option<CursorImage>,
+    /// Subtract damage as soon as it is reported (`--full-frames`, which grabs everything).
+    pub(super) eager_subtract: bool,
+    /// XInput 2 raw motion events arrive, so the pointer need not be polled.
+    pub(super) motion: bool,
 }
 
 /// An X failure on display `name`: the connection is gone or the server refused; reconnect.
@@ -90,14 +106,21 @@ impl Display {
         self.damage.is_some()
     }
 
-    /// Reads every queued event without blocking. DAMAGE is subtracted at once: with
-    /// `NON_EMPTY` reporting, no further notify comes until the region is emptied.
+    /// Whether pointer moves arrive as events (else the pointer must be polled).
+    pub fn has_motion_events(&self) -> bool {
+        self.motion
+    }
+
+    /// Reads every queued event without blocking. DAMAGE is subtracted by the next grab (or at
+    /// once with `eager_subtract`): with `NON_EMPTY` reporting, no further notify comes until
+    /// then.
     pub fn pump(&mut self) -> Result<Changes, SourceError> {
         let mut changes = Changes::default();
         while let Some(event) = self.conn.poll_for_event().or_lost(&self.name)? {
             match event {
                 Event::DamageNotify(_) => changes.damaged = true,
                 Event::XfixesCursorNotify(_) => changes.cursor_shape = true,
+                Event::XinputRawMotion(_) => changes.pointer_moved = true,
                 Event::RandrScreenChangeNotify(e) => {
                     changes.resized |= (e.width, e.height) != self.screen;
                 }
@@ -109,7 +132,8 @@ impl Display {
             }
         }
         if changes.damaged
-            && let Some(d) = self.damage
+            && self.eager_subtract
+            && let Some((d, _)) = self.damage
         {
             self.conn
                 .damage_subtract(d, x11rb::NONE, x11rb::NONE)
@@ -166,48 +190,94 @@ impl Display {
         Ok(())
     }
 
-    /// Grabs the streamed area; draws the cursor at `pointer` (root coordinates) if given.
+    /// The cursor shape, if it is shown.
+    pub fn cursor(&self) -> Option<&CursorImage> {
+        self.cursor.as_ref()
+    }
+
+    /// The streamed area as last grabbed, row by row (`width * 4` bytes each): only the rows
+    /// of [`Display::grab_rows`] are current.
+    pub fn pixels(&self) -> &[u8] {
+        let len = self.area.width as usize * self.area.height as usize * 4;
+        match &self.grabber {
+            Grabber::Shm { mem, .. } => &mem.bytes()[..len],
+            Grabber::GetImage { buf } => &buf[..len],
+        }
+    }
+
+    /// Grabs the row ranges `runs` of the streamed area into [`Display::pixels`], then takes the
+    /// damage reported so far. The requests are sent together and the server serves them in
+    /// order, so the damage returned covers every change from the previous call's damage up to
+    /// a moment just after these rows were read (what [`super::bands`] needs to prove a frame
+    /// is one moment). Returns that damage and when the rows were read.
+    pub fn grab_rows(&mut self, runs: &[(u32, u32)]) -> Result<(Damaged, SystemTime), SourceError> {
+        let (damage, captured) = self.read_rows(runs, true)?;
+        Ok((damage.unwrap_or(Damaged::All), captured))
+    }
+
+    /// Reads `runs` and, if `take`, the damage after them.
+    fn read_rows(
+        &mut self,
+        runs: &[(u32, u32)],
+        take: bool,
+    ) -> Result<(Option<Damaged>, SystemTime), SourceError> {
+        let a = self.area;
+        let damage_object = if take { self.damage } else { None };
+        let stride = a.width as usize * 4;
+        let (x, w) = (a.x as i16, a.width as u16);
+        let y = |y0: u32| (a.y + y0) as i16;
+        let name = &self.name;
+        match &mut self.grabber {
+            Grabber::Shm { seg, .. } => {
+                let mut cookies = Vec::with_capacity(runs.len());
+                for &(y0, y1) in runs {
+                    let offset = (y0 as usize * stride) as u32;
+                    let (h, format) = ((y1 - y0) as u16, ImageFormat::Z_PIXMAP.into());
+                    cookies.push(
+                        self.conn
+                            .shm_get_image(self.root, x, y(y0), w, h, !0, format, *seg, offset)
+                            .or_lost(name)?,
+                    );
+                }
+                let damage = take_damage(&self.conn, damage_object, name)?;
+                for c in cookies {
+                    c.reply().or_lost(name)?;
+                }
+                let captured = SystemTime::now();
+                Ok((damaged(damage, a, name, take)?, captured))
+            }
+            Grabber::GetImage { buf } => {
+                let mut cookies = Vec::with_capacity(runs.len());
+                for &(y0, y1) in runs {
+                    let h = (y1 - y0) as u16;
+                    cookies.push((
+                        y0 as usize * stride,
+                        self.conn
+                            .get_image(ImageFormat::Z_PIXMAP, self.root, x, y(y0), w, h, !0)
+                            .or_lost(name)?,
+                    ));
+                }
+                let damage = take_damage(&self.conn, damage_object, name)?;
+                for (at, c) in cookies {
+                    let data = c.reply().or_lost(name)?.data;
+                    let dst = buf.get_mut(at..at + data.len()).ok_or_else(|| {
+                        x_failed(name, format!("image of {} bytes too long", data.len()))
+                    })?;
+                    dst.copy_from_slice(&data);
+                }
+                let captured = SystemTime::now();
+                Ok((damaged(damage, a, name, take)?, captured))
+            }
+        }
+    }
+
+    /// Grabs the whole streamed area as one picture (the `--full-frames` path, which takes the
+    /// damage in [`Display::pump`] as soon as it is reported) and draws the cursor at
+    /// `pointer` (root coordinates) if given.
     pub fn grab(&mut self, pointer: Option<(i16, i16)>) -> Result<RawImage, SourceError> {
         let a = self.area;
-        let (x, y, w, h) = (a.x as i16, a.y as i16, a.width as u16, a.height as u16);
-        let len = a.width as usize * a.height as usize * 4;
-        let mut data = match &self.grabber {
-            Grabber::Shm { seg, mem } => {
-                self.conn
-                    .shm_get_image(
-                        self.root,
-                        x,
-                        y,
-                        w,
-                        h,
-                        !0,
-                        ImageFormat::Z_PIXMAP.into(),
-                        *seg,
-                        0,
-                    )
-                    .or_lost(&self.name)?
-                    .reply()
-                    .or_lost(&self.name)?;
-                // The one copy: the segment is reused by the next grab while this picture may
-                // still be waiting for an encoder thread.
-                mem.bytes()[..len].to_vec()
-            }
-            Grabber::GetImage => {
-                self.conn
-                    .get_image(ImageFormat::Z_PIXMAP, self.root, x, y, w, h, !0)
-                    .or_lost(&self.name)?
-                    .reply()
-                    .or_lost(&self.name)?
-                    .data
-            }
-        };
-        let captured = SystemTime::now();
-        if data.len() < len {
-            return Err(x_failed(
-                &self.name,
-                format!("short image: {} of {len} bytes", data.len()),
-            ));
-        }
+        let (_, captured) = self.read_rows(&[(0, a.height)], false)?;
+        let mut data = self.pixels().to_vec();
         if let (Some(c), Some((px, py))) = (&self.cursor, pointer) {
             cursor::composite(
                 &mut cursor::Bgrx {
@@ -225,14 +295,57 @@ impl Display {
     }
 }
 
+type FetchCookie<'c> = x11rb::cookie::Cookie<'c, RustConnection, xfixes::FetchRegionReply>;
+
+/// Moves the damage so far into our region and asks for its rectangles.
+fn take_damage<'c>(
+    conn: &'c RustConnection,
+    damage: Option<(damage::Damage, xfixes::Region)>,
+    name: &str,
+) -> Result<Option<FetchCookie<'c>>, SourceError> {
+    let Some((d, parts)) = damage else {
+        return Ok(None);
+    };
+    conn.damage_subtract(d, x11rb::NONE, parts).or_lost(name)?;
+    Ok(Some(conn.xfixes_fetch_region(parts).or_lost(name)?))
+}
+
+/// The damaged rectangles (root coordinates) as rows of `area`; `None` if not `taken`.
+fn damaged(
+    cookie: Option<FetchCookie<'_>>,
+    area: Region,
+    name: &str,
+    taken: bool,
+) -> Result<Option<Damaged>, SourceError> {
+    let Some(cookie) = cookie else {
+        return Ok(taken.then_some(Damaged::All));
+    };
+    let (ax, ay) = (area.x as i64, area.y as i64);
+    let (ax1, ay1) = (ax + area.width as i64, ay + area.height as i64);
+    let rows = cookie
+        .reply()
+        .or_lost(name)?
+        .rectangles
+        .iter()
+        .filter_map(|r| {
+            let (x0, y0) = (r.x as i64, r.y as i64);
+            let (x1, y1) = (x0 + r.width as i64, y0 + r.height as i64);
+            let (top, bottom) = (y0.max(ay), y1.min(ay1));
+            (x0 < ax1 && x1 > ax && top < bottom).then(|| ((top - ay) as u32, (bottom - ay) as u32))
+        })
+        .collect();
+    Ok(Some(Damaged::Rows(rows)))
+}
+
 impl Drop for Display {
     fn drop(&mut self) {
         // Best effort: the server frees everything of ours when the connection closes anyway.
         if let Grabber::Shm { seg, .. } = self.grabber {
             let _ = self.conn.shm_detach(seg);
         }
-        if let Some(d) = self.damage {
+        if let Some((d, parts)) = self.damage {
             let _ = self.conn.damage_destroy(d);
+            let _ = self.conn.xfixes_destroy_region(parts);
         }
         let _ = self.conn.flush();
     }

@@ -7,6 +7,7 @@ use x11rb::protocol::damage::{self, ConnectionExt as _, ReportLevel};
 use x11rb::protocol::randr::{self, ConnectionExt as _, NotifyMask};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xfixes::{self, ConnectionExt as _, CursorNotifyMask};
+use x11rb::protocol::xinput::{self, ConnectionExt as _, XIEventMask};
 use x11rb::protocol::xproto::{
     ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageOrder, Window,
 };
@@ -24,6 +25,7 @@ struct Extensions {
     xfixes: bool,
     damage: bool,
     shm: bool,
+    xinput: bool,
 }
 
 /// Connects to `name` and prepares everything [`Display`] needs.
@@ -45,6 +47,7 @@ pub fn open(name: &str, area: &ScreenArea, want_cursor: bool) -> Result<Display,
     let xfixes = watch_cursor(&conn, name, root, ext.xfixes, want_cursor)?;
     let damage = watch_damage(&conn, name, root, ext.damage && xfixes)?;
     watch_resize(&conn, name, root, ext.randr)?;
+    let motion = want_cursor && watch_motion(&conn, name, root, ext.xinput)?;
     let grabber = shm_grabber(&conn, name, &area, ext.shm)?;
     conn.flush().or_lost(name)?;
     let mut display = Display {
@@ -57,6 +60,8 @@ pub fn open(name: &str, area: &ScreenArea, want_cursor: bool) -> Result<Display,
         damage,
         xfixes,
         cursor: None,
+        eager_subtract: false,
+        motion,
     };
     if want_cursor && xfixes {
         display.refresh_cursor()?;
@@ -73,6 +78,7 @@ fn extensions(conn: &RustConnection, name: &str) -> Result<Extensions, SourceErr
         xfixes: has(xfixes::X11_EXTENSION_NAME)?,
         damage: has(damage::X11_EXTENSION_NAME)?,
         shm: has(shm::X11_EXTENSION_NAME)?,
+        xinput: has(xinput::X11_EXTENSION_NAME)?,
     };
     if ext.randr {
         conn.randr_query_version(1, 5)
@@ -108,13 +114,14 @@ fn watch_cursor(
     Ok(true)
 }
 
-/// Creates the DAMAGE object that says when to grab; without one, the source grabs at `--fps`.
+/// Creates the DAMAGE object that says when and where to grab, and the XFixes region its
+/// damaged area is moved into at each grab; without DAMAGE, the source grabs at `--fps`.
 fn watch_damage(
     conn: &RustConnection,
     name: &str,
     root: Window,
     usable: bool,
-) -> Result<Option<damage::Damage>, SourceError> {
+) -> Result<Option<(damage::Damage, xfixes::Region)>, SourceError> {
     if !usable {
         log::warn!("X display {name} has no DAMAGE extension: grabbing at the full --fps rate");
         return Ok(None);
@@ -125,10 +132,43 @@ fn watch_damage(
         .or_lost(name)?;
     let id = conn.generate_id().or_lost(name)?;
     // NON_EMPTY: one event when the damaged region stops being empty, then silence until we
-    // subtract it, so a busy screen does not flood us with rectangles.
+    // subtract it, so a busy screen does not flood us with rectangles; the rectangles are
+    // fetched once per grab instead.
     conn.damage_create(id, root, ReportLevel::NON_EMPTY)
         .or_lost(name)?;
-    Ok(Some(id))
+    let parts = conn.generate_id().or_lost(name)?;
+    conn.xfixes_create_region(parts, &[]).or_lost(name)?;
+    Ok(Some((id, parts)))
+}
+
+/// Asks for XInput 2 raw motion events on the root, so a pointer move is seen at once instead of
+/// at the next poll (core X reports motion only to the window under the pointer). False when the
+/// server has no XInput 2: the pointer is then polled.
+fn watch_motion(
+    conn: &RustConnection,
+    name: &str,
+    root: Window,
+    has_xinput: bool,
+) -> Result<bool, SourceError> {
+    if !has_xinput {
+        return Ok(false);
+    }
+    let v = conn
+        .xinput_xi_query_version(2, 0)
+        .or_lost(name)?
+        .reply()
+        .or_lost(name)?;
+    if v.major_version < 2 {
+        return Ok(false);
+    }
+    /// XIAllMasterDevices: the pointers users move (XTest's included).
+    const ALL_MASTER_DEVICES: u16 = 1;
+    let mask = xinput::EventMask {
+        deviceid: ALL_MASTER_DEVICES,
+        mask: vec![XIEventMask::RAW_MOTION],
+    };
+    conn.xinput_xi_select_events(root, &[mask]).or_lost(name)?;
+    Ok(true)
 }
 
 /// Asks to hear of screen size changes (RandR, and root ConfigureNotify on servers without it).
@@ -336,7 +376,9 @@ fn shm_grabber(
         }
     };
     log::warn!("X display {name}: {why_not}; using plain GetImage (much slower)");
-    Ok(Grabber::GetImage)
+    Ok(Grabber::GetImage {
+        buf: vec![0; area.width as usize * area.height as usize * 4],
+    })
 }
 
 #[cfg(test)]
