@@ -20,6 +20,7 @@ pub mod input;
 pub mod jpeg;
 pub mod json;
 pub mod logger;
+pub mod orientation;
 pub mod pipeline;
 pub mod rate;
 pub mod source;
@@ -108,6 +109,9 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     } else {
         None
     };
+    let camera_controls = source
+        .camera_controls()
+        .map(|store| http::camera_controls::Access::new(store, config.camera_controls));
     let listener = http::bind(config.listen).map_err(|e| Error::Bind(config.listen, e))?;
 
     let hub = Hub::new();
@@ -155,6 +159,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         streams: AtomicUsize::new(0),
         auth: config.auth.as_ref().map(http::auth::Auth::new),
         input,
+        camera_controls,
         login_failures: http::limit::RateLimiter::new(
             1.0 / http::LOGIN_REFILL_SECS,
             http::LOGIN_BURST,
@@ -193,6 +198,7 @@ fn start_capture(
         subsampling: config.subsampling,
         flip: config.flip,
         mirror: config.mirror,
+        rotate: config.rotate,
     };
     let sink: Sink = {
         let hub = hub.clone();
@@ -213,6 +219,7 @@ fn start_capture(
         viewers: viewers.clone(),
         status: status.clone(),
         idle_stop: config.idle_stop,
+        turn: settings.orientation(),
     };
     thread::Builder::new()
         .name("capture".into())

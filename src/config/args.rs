@@ -32,6 +32,11 @@ pub(super) struct RawArgs {
     pub(super) auth_file: Option<String>,
     pub(super) list_devices: bool,
     pub(super) list_formats: bool,
+    pub(super) list_controls: bool,
+    pub(super) rotate: Option<String>,
+    /// Every `--set NAME=VALUE`, in order (the flag repeats).
+    pub(super) set: Vec<String>,
+    pub(super) camera_controls: bool,
 }
 
 impl RawArgs {
@@ -46,6 +51,8 @@ impl RawArgs {
             "control" => &mut self.control,
             "list-devices" => &mut self.list_devices,
             "list-formats" => &mut self.list_formats,
+            "list-controls" => &mut self.list_controls,
+            "camera-controls" => &mut self.camera_controls,
             _ => return None,
         })
     }
@@ -69,6 +76,7 @@ impl RawArgs {
             "format" => &mut self.format,
             "auth" => &mut self.auth,
             "auth-file" => &mut self.auth_file,
+            "rotate" => &mut self.rotate,
             _ => return None,
         })
     }
@@ -99,6 +107,13 @@ where
                 if let Some(on) = raw.switch(name) {
                     *on = true;
                 }
+            }
+            Long("set") => {
+                let value = parser.value().map_err(|e| ConfigError(e.to_string()))?;
+                let value = value
+                    .into_string()
+                    .map_err(|v| ConfigError(format!("--set {v:?} is not valid UTF-8")))?;
+                raw.set.push(value);
             }
             Long(name) if raw.slot(name).is_some() => {
                 let name = name.to_string();

@@ -102,7 +102,7 @@ pub fn fetch_site(value: Option<&str>) -> Result<(), String> {
 
 /// Reads at most [`MAX_TEXT_BODY`] bytes; `None` when there is more, or when a body that is not
 /// a `text` event is over [`MAX_BODY`].
-fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
+pub(super) fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
     if request.body_length().is_some_and(|n| n > MAX_TEXT_BODY) {
         return Ok(None);
     }
@@ -116,7 +116,7 @@ fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
     Ok(fits.then_some(body))
 }
 
-type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+pub(super) type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
 /// Handles `POST /input` (`pointer == false`) or `POST /pointer?xrate=&yrate=`.
 pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
@@ -129,7 +129,8 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             ),
         );
     };
-    let form = guard(ctx, control, &request).and_then(|()| read_form(&mut request, pointer));
+    let form =
+        guard(ctx, &control.limiter, &request).and_then(|()| read_form(&mut request, pointer));
     let form = match form {
         Ok(form) => form,
         Err(refusal) => return respond(request, refusal),
@@ -172,8 +173,9 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
     }
 }
 
-/// The checks before anything is read: same site, trusted host (without `--auth`), rate.
-fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answer> {
+/// The checks before anything is read: same site, trusted host (without `--auth`), rate. Every
+/// state-changing endpoint (`/input`, `/camera/controls`) goes through them.
+pub(super) fn guard(ctx: &Context, limiter: &RateLimiter, request: &Request) -> Result<(), Answer> {
     let host = header_value(request, "Host");
     let site = same_site(
         host,
@@ -186,10 +188,14 @@ fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answ
         None => trusted_host(host),
     });
     if let Err(why) = site {
-        log::warn!("input from {}: {why}", peer(request));
+        log::warn!(
+            "{} from {}: {why}",
+            split_url(request.url()).0,
+            peer(request)
+        );
         return Err(text(403, &why));
     }
-    if !control.limiter.allow(client_ip(request), Instant::now()) {
+    if !limiter.allow(client_ip(request), Instant::now()) {
         return Err(text(
             429,
             &format!("too many control events: at most {RATE_PER_SECOND} per second per client"),
