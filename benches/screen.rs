@@ -472,6 +472,7 @@ fn encode_time() -> Duration {
         subsampling: Subsampling::S420,
         flip: false,
         mirror: false,
+        rotate: deskcam::orientation::Rotation::R0,
     };
     let mut t: Vec<Duration> = (0..9)
         .map(|_| {

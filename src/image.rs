@@ -1,6 +1,6 @@
 //! Uncompressed pictures on their way from a source to the encoder, in whatever layout the
-//! hardware gives (B,G,R,X from X11, YUYV from cameras, RGB from the pattern): the encoder adapts
-//! each layout without an intermediate copy where it can.
+//! hardware gives (B,G,R,X from X11; YUYV, UYVY, NV12, YU12, RGB, BGR or grey from cameras; RGB
+//! from the pattern): the encoder adapts each layout without an intermediate copy where it can.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,18 +10,53 @@ use std::time::SystemTime;
 pub enum PixelFormat {
     /// R, G, B: 3 bytes per pixel.
     Rgb24,
+    /// B, G, R: 3 bytes per pixel (V4L2 BGR3).
+    Bgr24,
     /// B, G, R, unused: 4 bytes per pixel; what a depth-24 little-endian X server stores.
     Bgrx32,
     /// Y0, U, Y1, V for each pair of pixels: 2 bytes per pixel; what most webcams send.
     Yuyv,
+    /// U, Y0, V, Y1 for each pair of pixels: what HDMI-to-CSI bridges send.
+    Uyvy,
+    /// A Y plane, then one plane of interleaved U, V for each 2x2 block (4:2:0).
+    Nv12,
+    /// A Y plane, then a U and a V plane at half width and height (V4L2 YU12, I420).
+    Yuv420,
+    /// Luma only, 1 byte per pixel (V4L2 GREY).
+    Grey,
+}
+
+/// Where one plane of a picture lies in its buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plane {
+    pub offset: usize,
+    /// Bytes from one row to the next.
+    pub stride: usize,
+    /// Bytes of picture in one row.
+    pub row: usize,
+    pub rows: usize,
+}
+
+impl Plane {
+    /// Bytes from the plane's start to the end of its last row's picture.
+    pub fn end(&self) -> usize {
+        self.offset + self.stride * self.rows.saturating_sub(1) + self.row
+    }
+
+    /// Bytes up to the end of the plane's last row, padding included.
+    pub fn padded_end(&self) -> usize {
+        self.offset + self.stride * self.rows
+    }
 }
 
 impl PixelFormat {
+    /// Bytes per pixel in the first (or only) plane; the Y plane of planar formats.
     pub fn bytes_per_pixel(self) -> usize {
         match self {
-            PixelFormat::Rgb24 => 3,
+            PixelFormat::Rgb24 | PixelFormat::Bgr24 => 3,
             PixelFormat::Bgrx32 => 4,
-            PixelFormat::Yuyv => 2,
+            PixelFormat::Yuyv | PixelFormat::Uyvy => 2,
+            PixelFormat::Nv12 | PixelFormat::Yuv420 | PixelFormat::Grey => 1,
         }
     }
 
@@ -29,8 +64,58 @@ impl PixelFormat {
     pub fn name(self) -> &'static str {
         match self {
             PixelFormat::Rgb24 => "RGB24",
+            PixelFormat::Bgr24 => "BGR24",
             PixelFormat::Bgrx32 => "BGRX32",
             PixelFormat::Yuyv => "YUYV",
+            PixelFormat::Uyvy => "UYVY",
+            PixelFormat::Nv12 => "NV12",
+            PixelFormat::Yuv420 => "YUV420",
+            PixelFormat::Grey => "GREY",
+        }
+    }
+
+    /// Chroma shared by pixel pairs (horizontally) and, for 4:2:0, by rows too: such pictures
+    /// need an even width (and height).
+    fn pairs(self) -> (bool, bool) {
+        match self {
+            PixelFormat::Yuyv | PixelFormat::Uyvy => (true, false),
+            PixelFormat::Nv12 | PixelFormat::Yuv420 => (true, true),
+            _ => (false, false),
+        }
+    }
+
+    /// The planes of a `width` x `height` picture whose first plane has rows `stride` bytes
+    /// apart, laid out as V4L2 single-planar formats are: chroma planes follow the Y plane, NV12's
+    /// with the same stride, YU12's with half of it.
+    pub fn planes(self, width: u32, height: u32, stride: usize) -> Vec<Plane> {
+        let (w, h) = (width as usize, height as usize);
+        let first = Plane {
+            offset: 0,
+            stride,
+            row: w * self.bytes_per_pixel(),
+            rows: h,
+        };
+        match self {
+            PixelFormat::Nv12 => vec![
+                first,
+                Plane {
+                    offset: stride * h,
+                    stride,
+                    row: w,
+                    rows: h / 2,
+                },
+            ],
+            PixelFormat::Yuv420 => {
+                let chroma = |offset| Plane {
+                    offset,
+                    stride: stride / 2,
+                    row: w / 2,
+                    rows: h / 2,
+                };
+                let u = chroma(stride * h);
+                vec![first, u, chroma(u.padded_end())]
+            }
+            _ => vec![first],
         }
     }
 }
@@ -42,7 +127,40 @@ pub enum CaptureFormat {
     Raw(PixelFormat),
 }
 
+/// The raw formats a camera may deliver that deskcam encodes, as `--format` names them.
+pub const CAMERA_PIXEL_FORMATS: [PixelFormat; 7] = [
+    PixelFormat::Yuyv,
+    PixelFormat::Uyvy,
+    PixelFormat::Nv12,
+    PixelFormat::Yuv420,
+    PixelFormat::Rgb24,
+    PixelFormat::Bgr24,
+    PixelFormat::Grey,
+];
+
 impl CaptureFormat {
+    /// The format `--format` calls `text` (its name in lower case; `yu12` and `i420` too).
+    pub fn from_flag(text: &str) -> Option<CaptureFormat> {
+        let text = text.to_ascii_lowercase();
+        if text == "mjpeg" {
+            return Some(CaptureFormat::Mjpeg);
+        }
+        let text = match text.as_str() {
+            "yu12" | "i420" => "yuv420",
+            "gray" => "grey",
+            other => other,
+        };
+        CAMERA_PIXEL_FORMATS
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(text))
+            .map(CaptureFormat::Raw)
+    }
+
+    /// The `--format` value that asks for this format.
+    pub fn flag(self) -> String {
+        self.name().to_ascii_lowercase()
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             CaptureFormat::Mjpeg => "MJPEG",
@@ -101,21 +219,26 @@ impl RawImage {
 
     /// Checks that every row lies inside the buffer and the size is one JPEG can hold.
     pub fn check(&self) -> Result<(), BadImage> {
-        let row = self.width as usize * self.format.bytes_per_pixel();
         if self.width == 0 || self.height == 0 || self.width > 65535 || self.height > 65535 {
             return Err(BadImage(format!(
                 "cannot encode a {}x{} picture",
                 self.width, self.height
             )));
         }
-        // YUYV pairs pixels: an odd width would read past the row.
-        if self.format == PixelFormat::Yuyv && !self.width.is_multiple_of(2) {
+        // Pixels that share chroma: an odd side would read past the row or the plane.
+        let (even_w, even_h) = self.format.pairs();
+        if (even_w && !self.width.is_multiple_of(2)) || (even_h && !self.height.is_multiple_of(2)) {
             return Err(BadImage(format!(
-                "YUYV picture width {} is odd",
-                self.width
+                "{} picture size {}x{} is odd",
+                self.format.name(),
+                self.width,
+                self.height
             )));
         }
-        if self.stride < row || self.data.len() < self.stride * (self.height as usize - 1) + row {
+        let planes = self.planes();
+        let row = self.width as usize * self.format.bytes_per_pixel();
+        let needed = planes.last().map_or(0, Plane::end);
+        if self.stride < row || self.data.len() < needed {
             return Err(BadImage(format!(
                 "picture buffer of {} bytes is too small for {}x{} {}",
                 self.data.len(),
@@ -125,6 +248,11 @@ impl RawImage {
             )));
         }
         Ok(())
+    }
+
+    /// Where each plane lies in `data`.
+    pub fn planes(&self) -> Vec<Plane> {
+        self.format.planes(self.width, self.height, self.stride)
     }
 }
 
@@ -181,5 +309,39 @@ mod tests {
         assert!(RawImage::packed(PixelFormat::Rgb24, 4, 2, vec![0; 23], t).is_err());
         assert!(RawImage::packed(PixelFormat::Yuyv, 3, 2, vec![0; 12], t).is_err());
         assert!(RawImage::packed(PixelFormat::Bgrx32, 0, 2, vec![], t).is_err());
+    }
+
+    #[test]
+    fn planar_layouts_follow_v4l2() {
+        let t = SystemTime::UNIX_EPOCH;
+        // NV12 4x2: 8 bytes of Y, one row of 4 interleaved chroma bytes.
+        let p = PixelFormat::Nv12.planes(4, 2, 4);
+        assert_eq!(
+            p[1],
+            Plane {
+                offset: 8,
+                stride: 4,
+                row: 4,
+                rows: 1
+            }
+        );
+        assert!(RawImage::packed(PixelFormat::Nv12, 4, 2, vec![0; 12], t).is_ok());
+        assert!(RawImage::packed(PixelFormat::Nv12, 4, 2, vec![0; 11], t).is_err());
+        assert!(RawImage::packed(PixelFormat::Nv12, 4, 3, vec![0; 18], t).is_err());
+        // YU12 with padded rows (stride 8 for width 4): U at 16 with stride 4, V after U.
+        let p = PixelFormat::Yuv420.planes(4, 2, 8);
+        assert_eq!(
+            p[1],
+            Plane {
+                offset: 16,
+                stride: 4,
+                row: 2,
+                rows: 1
+            }
+        );
+        assert_eq!(p[2].offset, 20);
+        assert_eq!(p[2].end(), 22);
+        assert!(RawImage::packed(PixelFormat::Uyvy, 3, 2, vec![0; 12], t).is_err());
+        assert!(RawImage::packed(PixelFormat::Grey, 3, 3, vec![0; 9], t).is_ok());
     }
 }

@@ -20,6 +20,7 @@ pub mod input;
 pub mod jpeg;
 pub mod json;
 pub mod logger;
+pub mod orientation;
 pub mod pipeline;
 pub mod rate;
 pub mod source;
@@ -106,10 +107,15 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     // Its own X connection, checked at start: a display without XTest is one clear message.
     let input = if config.control {
         let injector = input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?;
-        Some(http::control::Control::new(injector))
+        let controller = input::Controller::new(injector)
+            .map_err(|e| Error::Io("cannot start the control watchdog".into(), e))?;
+        Some(http::control::Control::new(controller))
     } else {
         None
     };
+    let camera_controls = source
+        .camera_controls()
+        .map(|store| http::camera_controls::Access::new(store, config.camera_controls));
     let (tls, certs) = start_tls(&config)?;
     let listener =
         http::bind(config.listen, tls.clone()).map_err(|e| Error::Bind(config.listen, e))?;
@@ -156,14 +162,19 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
         auth: config.auth.as_ref().map(http::auth::Auth::new),
         input,
         trusted_proxy: config.trusted_proxy,
+        camera_controls,
         login_failures: http::limit::RateLimiter::new(
             1.0 / http::LOGIN_REFILL_SECS,
             http::LOGIN_BURST,
         ),
         hangups,
     });
-    listener.serve(ctx);
+    listener.serve(ctx.clone());
     stop();
+    // Release what viewers hold and write their audit lines before the X connection goes.
+    if let Some(control) = &ctx.input {
+        control.controller.stop();
+    }
     if !capture.join().unwrap_or(false) {
         return Err(Error::Io(
             "the capture thread failed".into(),
@@ -237,6 +248,7 @@ fn start_capture(
         subsampling: config.subsampling,
         flip: config.flip,
         mirror: config.mirror,
+        rotate: config.rotate,
     };
     let sink: Sink = {
         let hub = hub.clone();
@@ -257,6 +269,7 @@ fn start_capture(
         viewers: viewers.clone(),
         status: status.clone(),
         idle_stop: config.idle_stop,
+        turn: settings.orientation(),
     };
     thread::Builder::new()
         .name("capture".into())

@@ -9,6 +9,7 @@ use crate::config::DEFAULT_SIZE;
 use crate::encode::pool::{EncoderPool, Job};
 use crate::geometry::Resolution;
 use crate::hub::Hub;
+use crate::orientation::Orientation;
 use crate::source::{Grab, Source, SourceError, draw};
 use crate::status::SourceStatus;
 use crate::viewers::Viewers;
@@ -28,6 +29,9 @@ pub struct Pipeline {
     pub status: Arc<SourceStatus>,
     /// Zero means never stop.
     pub idle_stop: Duration,
+    /// How the encoders turn pictures (`--rotate`): the placeholder takes the turned size, so
+    /// viewers see no change of shape while the camera is gone.
+    pub turn: Orientation,
 }
 
 /// The capture loop's own state between iterations.
@@ -44,7 +48,9 @@ impl Pipeline {
         let mut run = Run {
             open: true,
             backoff: FIRST_BACKOFF,
-            last_size: self.source.nominal_size().unwrap_or(DEFAULT_SIZE),
+            last_size: self
+                .turn
+                .output_size(self.source.nominal_size().unwrap_or(DEFAULT_SIZE)),
             lost_since: None,
         };
         self.publish_status();
@@ -103,10 +109,10 @@ impl Pipeline {
         }
         match grab {
             Grab::Raw(img) => {
-                run.last_size = Resolution {
+                run.last_size = self.turn.output_size(Resolution {
                     width: img.width,
                     height: img.height,
-                };
+                });
                 self.pool.submit(Job::Encode(img));
             }
             Grab::Bands(img) => {

@@ -44,6 +44,7 @@ fn settings() -> EncodeSettings {
         subsampling: Subsampling::S420,
         flip: false,
         mirror: false,
+        rotate: deskcam::orientation::Rotation::R0,
     }
 }
 

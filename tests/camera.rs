@@ -77,6 +77,64 @@ const EXPECTED: &[&str] = &[
     "mjpeg-dht-inserted",
     "mjpeg-dht-decodes",
     "mjpeg-dht-same-picture",
+    "passthrough-rotate-refused",
+    // pixel formats: each encoded (its colour bars judged below, in PICTURES)
+    "list-formats-new-formats",
+    "format-yuyv-state",
+    "format-uyvy-state",
+    "format-nv12-state",
+    "format-yuv420-state",
+    "format-rgb24-state",
+    "format-bgr24-state",
+    "format-grey-state",
+    "format-yuyv-size",
+    "format-uyvy-size",
+    "format-nv12-size",
+    "format-yuv420-size",
+    "format-rgb24-size",
+    "format-bgr24-size",
+    "format-grey-size",
+    // --rotate
+    "rotate-90-size",
+    "rotate-270-size",
+    "rotate-90-state",
+    "rotate-270-state",
+    "rotate-auto-raw-format",
+    "rotate-placeholder-turned",
+    // image controls: --list-controls, --set, GET/POST /camera/controls, kept across a replug
+    "list-controls-brightness",
+    "list-controls-menu",
+    "set-unknown-control",
+    "set-out-of-range",
+    "set-refused-nothing-changed",
+    "set-flag-brightness",
+    "set-flag-contrast",
+    "set-flag-auto-first",
+    "set-flag-auto-off",
+    "post-needs-camera-controls",
+    "post-refused-unchanged",
+    "get-controls-json",
+    "post-brightness",
+    "post-read-back-brightness",
+    "post-read-back-saturation",
+    "post-answer-json",
+    "post-unknown-400",
+    "post-unknown-one-line",
+    "post-out-of-range-400",
+    "post-all-or-nothing",
+    "post-range-unchanged",
+    "post-cross-site-403",
+    "post-cross-site-unchanged",
+    "replug-controls-rmmod",
+    "replug-controls-defaults",
+    "replug-controls-online",
+    "replug-restores-http-value",
+    "replug-restores-flag-value",
+    "replug-restores-saturation",
+    // the page's controls panel in headless Chromium (inside the guest)
+    "panel-ran",
+    "panel-changed-brightness",
+    "panel-value-on-camera",
 ];
 
 /// What a snapshot the script names must show.
@@ -87,6 +145,10 @@ enum Shows {
     NoSignal,
     /// vivid's colour squares, as the script sets them for the flip checks.
     Squares,
+    /// The bars in a one-component (grey) JPEG: each bar's brightness.
+    GreyBars,
+    /// The bars turned a quarter: clockwise they run top to bottom, anticlockwise bottom to top.
+    QuarterTurnedBars { clockwise: bool },
     /// The picture named `of`, upside down (`flip`) and/or sideways (`mirror`).
     Turned {
         of: &'static str,
@@ -98,6 +160,16 @@ enum Shows {
 /// Every picture the script must hand over, and what it must show.
 const PICTURES: &[(&str, Shows)] = &[
     ("yuyv-640x480", Shows::Bars),
+    ("format-yuyv", Shows::Bars),
+    ("format-uyvy", Shows::Bars),
+    ("format-nv12", Shows::Bars),
+    ("format-yuv420", Shows::Bars),
+    ("format-rgb24", Shows::Bars),
+    ("format-bgr24", Shows::Bars),
+    ("format-grey", Shows::GreyBars),
+    ("rotate-90", Shows::QuarterTurnedBars { clockwise: true }),
+    ("rotate-270", Shows::QuarterTurnedBars { clockwise: false }),
+    ("rotate-placeholder", Shows::NoSignal),
     ("yuyv-1280x720", Shows::Bars),
     ("default", Shows::Bars),
     ("idle-reopened", Shows::Bars),
@@ -177,6 +249,51 @@ fn bars(p: &Picture) -> Result<(), String> {
         .ok_or(format!("not vivid's colour bars: {seen:?}"))
 }
 
+/// Grey bars: each within 40 of the brightness (BT.601 luma) of its colour drawn at 75 %, in
+/// full or limited range, and darker than the one before.
+fn grey_bars(p: &Picture) -> Result<(), String> {
+    let seen: Vec<u8> = (0..8)
+        .map(|i| p.at_fraction((i as f64 + 0.5) / 8.0, 0.75)[0])
+        .collect();
+    let luma = |[r, g, b]: [bool; 3]| {
+        let on = |c: bool| if c { 191.0 } else { 0.0 };
+        0.299 * on(r) + 0.587 * on(g) + 0.114 * on(b)
+    };
+    let near = seen
+        .iter()
+        .zip(COLOURS)
+        .all(|(&y, c)| (y as f64 - luma(c)).abs() <= 40.0);
+    let darkening = seen.windows(2).all(|w| w[0] > w[1]);
+    (near && darkening)
+        .then_some(())
+        .ok_or(format!("not vivid's bars in grey: {seen:?}"))
+}
+
+/// The bars turned a quarter. vivid's text (the source's top left) ends up at the top right
+/// (clockwise) or the bottom left, so the bars are read in the other half.
+fn quarter_turned_bars(p: &Picture, clockwise: bool) -> Result<(), String> {
+    if p.width >= p.height {
+        return Err(format!("{}x{} is not turned", p.width, p.height));
+    }
+    let seen: Vec<_> = (0..8)
+        .map(|i| {
+            let along = (i as f64 + 0.5) / 8.0;
+            if clockwise {
+                p.at_fraction(0.25, along)
+            } else {
+                p.at_fraction(0.75, 1.0 - along)
+            }
+        })
+        .collect();
+    let ok = seen
+        .iter()
+        .zip(COLOURS)
+        .all(|(&rgb, want)| channels(rgb) == Some(want));
+    ok.then_some(()).ok_or(format!(
+        "not vivid's bars turned (clockwise {clockwise}): {seen:?}"
+    ))
+}
+
 fn squares(p: &Picture) -> Result<(), String> {
     let grid = cells(p);
     let ok = (0..8).all(|r| (0..8).all(|c| grid[r][c] == Some(COLOURS[(r + c) % 8])));
@@ -229,6 +346,8 @@ fn judge(named: &HashMap<String, PathBuf>) -> Vec<String> {
                 Shows::Bars => bars(&p),
                 Shows::NoSignal => no_signal(&p),
                 Shows::Squares => squares(&p),
+                Shows::GreyBars => grey_bars(&p),
+                Shows::QuarterTurnedBars { clockwise } => quarter_turned_bars(&p, *clockwise),
                 Shows::Turned { of, flip, mirror } => turned(&p, &load(of)?, *flip, *mirror),
             });
             verdict.err().map(|why| format!("picture {name}: {why}"))
@@ -275,7 +394,7 @@ fn camera_scenarios_in_the_v4l2_testbed() {
     let out = Command::new(&run)
         .args([
             "-t",
-            "1200",
+            "2700",
             &format!(
                 "SCRATCH='{}' DESKCAM='{}' sh tests/camera/scenarios.sh",
                 scratch.display(),

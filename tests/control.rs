@@ -12,6 +12,8 @@ use testkit::wait::wait_until;
 use testkit::x11::{Rec, Recorder, Xvfb};
 
 pub(crate) mod browser;
+mod hold;
+mod keys;
 mod refusals;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -91,12 +93,24 @@ fn injector_types_text_missing_from_the_keymap() {
         assert_eq!(Recorder::typed(&seen), text);
     }
     // A key by KeyboardEvent.code, held and released.
-    inj.inject(&Event::Key(Key::Code("KeyQ", 0x71), Press::Down), area)
-        .unwrap();
+    inj.inject(
+        &Event::Key(
+            Key::Code(deskcam::input::keycodes::physical("KeyQ").unwrap()),
+            Press::Down,
+        ),
+        area,
+    )
+    .unwrap();
     let seen = rec.until(WAIT, |e| matches!(e, Rec::Key { .. }));
     assert_eq!(Recorder::typed(&seen), "q");
-    inj.inject(&Event::Key(Key::Code("KeyQ", 0x71), Press::Up), area)
-        .unwrap();
+    inj.inject(
+        &Event::Key(
+            Key::Code(deskcam::input::keycodes::physical("KeyQ").unwrap()),
+            Press::Up,
+        ),
+        area,
+    )
+    .unwrap();
     rec.until(WAIT, |e| matches!(e, Rec::KeyUp { .. }));
 }
 

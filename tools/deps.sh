@@ -25,6 +25,7 @@ case "${1:-build}" in
     want xrandr x11-xserver-utils
     want xsetroot x11-xserver-utils
     want xdotool xdotool
+    want setxkbmap x11-xkb-utils                        # control: keyboard layouts on Xvfb
     want chromium chromium
     want node nodejs
     want npm npm

@@ -38,6 +38,11 @@ pub(super) struct RawArgs {
     pub(super) trusted_proxy: Option<String>,
     pub(super) list_devices: bool,
     pub(super) list_formats: bool,
+    pub(super) list_controls: bool,
+    pub(super) rotate: Option<String>,
+    /// Every `--set NAME=VALUE`, in order (the flag repeats).
+    pub(super) set: Vec<String>,
+    pub(super) camera_controls: bool,
 }
 
 impl RawArgs {
@@ -54,6 +59,8 @@ impl RawArgs {
             "allow-plain-http" => &mut self.allow_plain_http,
             "list-devices" => &mut self.list_devices,
             "list-formats" => &mut self.list_formats,
+            "list-controls" => &mut self.list_controls,
+            "camera-controls" => &mut self.camera_controls,
             _ => return None,
         })
     }
@@ -81,6 +88,7 @@ impl RawArgs {
             "tls-key" => &mut self.tls_key,
             "state-dir" => &mut self.state_dir,
             "trusted-proxy" => &mut self.trusted_proxy,
+            "rotate" => &mut self.rotate,
             _ => return None,
         })
     }
@@ -111,6 +119,13 @@ where
                 if let Some(on) = raw.switch(name) {
                     *on = true;
                 }
+            }
+            Long("set") => {
+                let value = parser.value().map_err(|e| ConfigError(e.to_string()))?;
+                let value = value
+                    .into_string()
+                    .map_err(|v| ConfigError(format!("--set {v:?} is not valid UTF-8")))?;
+                raw.set.push(value);
             }
             Long(name) if raw.slot(name).is_some() => {
                 let name = name.to_string();

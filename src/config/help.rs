@@ -26,11 +26,18 @@ Screen (--source screen):
 
 Camera (--source camera):
   --device PATH           V4L2 device [default: /dev/video0]
-  --format auto|mjpeg|yuyv  capture format; auto prefers the camera's own MJPEG [default: auto]
+  --format FORMAT         capture format: auto, mjpeg, yuyv, uyvy, nv12, yuv420, rgb24, bgr24
+                          or grey; auto prefers the camera's own MJPEG, then the format
+                          cheapest to encode [default: auto]
+  --rotate 90|180|270     turn the picture clockwise (90 and 270 need a raw format)
   --flip                  turn the picture upside down
   --mirror                mirror the picture left to right
+  --set NAME=VALUE        set a camera control at every open, e.g. --set brightness=140
+                          (repeatable; names as --list-controls and v4l2-ctl show them)
+  --camera-controls       let authorised viewers change the camera's controls (off by default)
   --list-devices          list V4L2 cameras and exit
   --list-formats          list the formats, sizes and rates of --device and exit
+  --list-controls         list the controls of --device (range, default, value) and exit
 
 Server:
   --listen [ADDR:]PORT    address to serve on (ADDR may be a host name) [default: 0.0.0.0:8080]
@@ -54,5 +61,5 @@ HTTPS and proxies:
   --trusted-proxy ADDR    requests from this proxy IP name their client in X-Forwarded-For
                           (logs, password lockout and rate limits see the real viewer)
 
-Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input
+Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input  /camera/controls
 ";

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::geometry::{Region, Resolution};
-use crate::image::{CaptureFormat, PixelFormat};
+use crate::image::{CAMERA_PIXEL_FORMATS, CaptureFormat};
 use crate::jpeg::{Quality, Subsampling};
+use crate::orientation::Rotation;
 
 mod args;
 mod help;
@@ -21,7 +22,7 @@ mod values;
 use args::RawArgs;
 pub use help::HELP;
 pub use secure::{Tls, default_state_dir};
-use values::{number, parse_credentials};
+use values::{number, parse_control, parse_credentials};
 pub use values::{parse_listen, parse_region, parse_size};
 
 /// Default listen address: every interface, as mjpg-streamer and ustreamer users expect.
@@ -76,6 +77,14 @@ pub enum FormatChoice {
     Only(CaptureFormat),
 }
 
+/// One `--set NAME=VALUE`: a camera control by its v4l2-ctl name. Whether the camera has it and
+/// takes the value is only known once the device is open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlSetting {
+    pub name: String,
+    pub value: i64,
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub user: String,
@@ -113,6 +122,11 @@ pub struct Config {
     pub camera_format: FormatChoice,
     pub flip: bool,
     pub mirror: bool,
+    pub rotate: Rotation,
+    /// `--set`, in the order given.
+    pub controls: Vec<ControlSetting>,
+    /// `--camera-controls`: viewers may change the camera's controls (`POST /camera/controls`).
+    pub camera_controls: bool,
     pub control: bool,
     pub auth: Option<Credentials>,
     /// Set by `--tls-cert`/`--tls-key` or `--tls-self-signed`: every endpoint is HTTPS.
@@ -128,6 +142,7 @@ pub enum Command {
     Version,
     ListDevices,
     ListFormats(PathBuf),
+    ListControls(PathBuf),
 }
 
 /// A user mistake on the command line: one sentence, exit status 2.
@@ -191,11 +206,20 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     if raw.list_formats {
         return Ok(Command::ListFormats(device));
     }
+    if raw.list_controls {
+        return Ok(Command::ListControls(device));
+    }
     let source = source_kind(raw.source.as_deref())?;
     let listen = parse_listen(raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN))?;
     let size = raw.size.as_deref().map(parse_size).transpose()?;
     let area = screen_area(raw.region.as_deref(), raw.monitor.clone())?;
     let camera_format = format_choice(raw.format.as_deref())?;
+    let rotate = rotation(raw.rotate.as_deref())?;
+    let controls = raw
+        .set
+        .iter()
+        .map(|s| parse_control(s))
+        .collect::<Result<Vec<_>, _>>()?;
     check_source_flags(&raw, source, size.is_some())?;
     let numbers = numbers(&raw, env)?;
     let subsampling = subsampling(raw.subsampling.as_deref())?;
@@ -213,6 +237,11 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
             raw.allow_plain_http,
             trusted_proxy,
         )?;
+    }
+    if raw.camera_controls && auth.is_none() && !listen.ip().is_loopback() {
+        return err(format!(
+            "--camera-controls on {listen} would let anyone on the network change the camera's settings: add --auth USER:PASSWORD, or listen on 127.0.0.1"
+        ));
     }
     Ok(Command::Run(Box::new(Config {
         source,
@@ -233,6 +262,9 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         camera_format,
         flip: raw.flip,
         mirror: raw.mirror,
+        rotate,
+        controls,
+        camera_controls: raw.camera_controls,
         control: raw.control,
         auth,
         tls,
@@ -273,9 +305,31 @@ fn screen_area(region: Option<&str>, monitor: Option<String>) -> Result<ScreenAr
 fn format_choice(text: Option<&str>) -> Result<FormatChoice, ConfigError> {
     match text {
         None | Some("auto") => Ok(FormatChoice::Auto),
-        Some("mjpeg") => Ok(FormatChoice::Only(CaptureFormat::Mjpeg)),
-        Some("yuyv") => Ok(FormatChoice::Only(CaptureFormat::Raw(PixelFormat::Yuyv))),
-        Some(other) => err(format!("--format {other:?}: expected auto, mjpeg or yuyv")),
+        Some(other) => match CaptureFormat::from_flag(other) {
+            Some(format) => Ok(FormatChoice::Only(format)),
+            None => {
+                let names: Vec<String> = CAMERA_PIXEL_FORMATS
+                    .iter()
+                    .map(|p| CaptureFormat::Raw(*p).flag())
+                    .collect();
+                err(format!(
+                    "--format {other:?}: expected auto, mjpeg, {}",
+                    names.join(", ")
+                ))
+            }
+        },
+    }
+}
+
+fn rotation(text: Option<&str>) -> Result<Rotation, ConfigError> {
+    match text {
+        None | Some("0") => Ok(Rotation::R0),
+        Some("90") => Ok(Rotation::R90),
+        Some("180") => Ok(Rotation::R180),
+        Some("270") => Ok(Rotation::R270),
+        Some(other) => err(format!(
+            "--rotate {other:?}: expected 90, 180 or 270 (degrees clockwise)"
+        )),
     }
 }
 
@@ -299,6 +353,9 @@ fn check_source_flags(
         ("--format", raw.format.is_some()),
         ("--flip", raw.flip),
         ("--mirror", raw.mirror),
+        ("--rotate", raw.rotate.is_some()),
+        ("--set", !raw.set.is_empty()),
+        ("--camera-controls", raw.camera_controls),
     ];
     for (flags, needs) in [
         (&screen_only[..], SourceKind::Screen),

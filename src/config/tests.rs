@@ -290,3 +290,76 @@ fn help_and_version() {
         matches!(parse(["--list-formats", "--device", "/dev/video3"], &env()), Ok(Command::ListFormats(p)) if p == Path::new("/dev/video3"))
     );
 }
+
+#[test]
+fn camera_formats_rotation_and_controls() {
+    use crate::image::{CaptureFormat, PixelFormat};
+    use crate::orientation::Rotation;
+    let cam = |extra: &[&str]| {
+        let mut args = vec!["--source", "camera", "--listen", "127.0.0.1:8080"];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    for (flag, want) in [
+        ("nv12", PixelFormat::Nv12),
+        ("yuv420", PixelFormat::Yuv420),
+        ("YU12", PixelFormat::Yuv420),
+        ("uyvy", PixelFormat::Uyvy),
+        ("rgb24", PixelFormat::Rgb24),
+        ("bgr24", PixelFormat::Bgr24),
+        ("grey", PixelFormat::Grey),
+    ] {
+        let c = cam(&["--format", flag]).unwrap();
+        assert_eq!(
+            c.camera_format,
+            FormatChoice::Only(CaptureFormat::Raw(want))
+        );
+    }
+    let e = cam(&["--format", "h264"]).unwrap_err();
+    assert!(e.0.contains("nv12") && e.0.contains("grey"), "{e}");
+    assert_eq!(cam(&["--rotate", "90"]).unwrap().rotate, Rotation::R90);
+    assert!(
+        cam(&["--rotate", "45"])
+            .unwrap_err()
+            .0
+            .contains("90, 180 or 270")
+    );
+    let c = cam(&["--set", "brightness=140", "--set", "Focus_Absolute=-3"]).unwrap();
+    assert_eq!(
+        c.controls,
+        vec![
+            ControlSetting {
+                name: "brightness".into(),
+                value: 140
+            },
+            ControlSetting {
+                name: "focus_absolute".into(),
+                value: -3
+            }
+        ]
+    );
+    for bad in ["brightness", "brightness=high", "=1", "bright ness=1"] {
+        let e = cam(&["--set", bad]).unwrap_err();
+        assert!(e.0.starts_with("--set"), "{e}");
+    }
+    assert!(
+        run(&["--rotate", "90"])
+            .unwrap_err()
+            .0
+            .contains("--source camera")
+    );
+    assert!(
+        run(&["--set", "a=1"])
+            .unwrap_err()
+            .0
+            .contains("--source camera")
+    );
+    // Changing the camera over the network needs a password, as --control does.
+    let e = run(&["--source", "camera", "--camera-controls"]).unwrap_err();
+    assert!(e.0.contains("--auth"), "{e}");
+    assert!(cam(&["--camera-controls"]).unwrap().camera_controls);
+    assert!(matches!(
+        parse(["--list-controls", "--device", "/dev/video2"], &env()),
+        Ok(Command::ListControls(p)) if p == Path::new("/dev/video2")
+    ));
+}

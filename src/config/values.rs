@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use super::{ConfigError, Credentials, MAX_SIDE, err};
+use super::{ConfigError, ControlSetting, Credentials, MAX_SIDE, err};
 use crate::geometry::{Region, Resolution};
 
 /// `ADDR:PORT`, `HOST:PORT` (resolved now), `:PORT` or a bare `PORT` (every interface, as
@@ -106,4 +106,23 @@ pub(super) fn parse_credentials(origin: &str, text: &str) -> Result<Credentials,
             "{origin}: expected USER:PASSWORD with neither part empty"
         )),
     }
+}
+
+/// Parses `--set NAME=VALUE`: a v4l2-ctl control name and a whole number (booleans are 0 or 1,
+/// menus take the entry's index, as v4l2-ctl has it). The camera checks both once it is open.
+pub(super) fn parse_control(text: &str) -> Result<ControlSetting, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "--set {:?}: expected NAME=VALUE with a whole number, like brightness=140 (see --list-controls)",
+            text.chars().take(100).collect::<String>()
+        ))
+    };
+    let (name, value) = text.split_once('=').ok_or_else(bad)?;
+    let name = name.trim().to_ascii_lowercase();
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(bad());
+    }
+    let value = value.trim().parse::<i64>().map_err(|_| bad())?;
+    Ok(ControlSetting { name, value })
 }

@@ -9,8 +9,10 @@ use std::fmt;
 
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
+use crate::geometry::Resolution;
 use crate::image::{BadImage, PixelFormat, RawImage};
 use crate::jpeg::{Quality, Subsampling};
+use crate::orientation::{Orientation, Rotation};
 
 /// How every frame is encoded; fixed for the life of the process.
 #[derive(Clone, Copy, Debug)]
@@ -21,6 +23,8 @@ pub struct EncodeSettings {
     pub flip: bool,
     /// Left to right.
     pub mirror: bool,
+    /// Quarter turns, before flip and mirror.
+    pub rotate: Rotation,
 }
 
 impl EncodeSettings {
@@ -32,6 +36,7 @@ impl EncodeSettings {
             subsampling: Subsampling::S420,
             flip: false,
             mirror: false,
+            rotate: Rotation::R0,
         }
     }
 
@@ -40,8 +45,19 @@ impl EncodeSettings {
         EncodeSettings {
             flip: false,
             mirror: false,
+            rotate: Rotation::R0,
             ..self
         }
+    }
+
+    /// Where each output pixel comes from in the captured picture.
+    pub fn orientation(&self) -> Orientation {
+        Orientation::new(self.rotate, self.flip, self.mirror)
+    }
+
+    /// The size of the JPEG made from a picture of `size`.
+    pub fn output_size(&self, size: Resolution) -> Resolution {
+        self.orientation().output_size(size)
     }
 }
 
@@ -83,11 +99,13 @@ pub fn encode(img: &RawImage, settings: &EncodeSettings) -> Result<Vec<u8>, Enco
     let mut encoder = Encoder::new(&mut out, settings.quality.get());
     encoder.set_sampling_factor(sampling(settings.subsampling));
     let (w, h) = (img.width as u16, img.height as u16);
-    let plain = img.is_packed() && !settings.flip && !settings.mirror;
+    let plain = img.is_packed() && settings.orientation().is_identity();
     let result = match img.format {
         // jpeg-encoder's own readers (AVX2 where the CPU has it) take these layouts directly.
         PixelFormat::Rgb24 if plain => encoder.encode(&img.data, w, h, ColorType::Rgb),
+        PixelFormat::Bgr24 if plain => encoder.encode(&img.data, w, h, ColorType::Bgr),
         PixelFormat::Bgrx32 if plain => encoder.encode(&img.data, w, h, ColorType::Bgra),
+        PixelFormat::Grey if plain => encoder.encode(&img.data, w, h, ColorType::Luma),
         _ => encoder.encode_image(adapt::Adapter::new(img, settings)),
     };
     result.map_err(|e| EncodeError::Encoder(e.to_string()))?;
@@ -95,6 +113,8 @@ pub fn encode(img: &RawImage, settings: &EncodeSettings) -> Result<Vec<u8>, Enco
 }
 
 mod adapt;
+#[cfg(test)]
+mod tests;
 #[cfg(feature = "turbojpeg")]
 mod turbo;
 #[cfg(feature = "turbojpeg")]

@@ -1,38 +1,41 @@
 //! `POST /input` and the tutorial's `POST /pointer`: the guards in front of input injection.
 //! In order: control on (403), same-site Origin/Referer (403), per-client rate (429), body size
-//! (413), a valid event (400), a known screen area (503); only then is anything injected.
+//! (413), a valid event (400), a known screen area (503); only then does the
+//! [`Controller`] act, for the viewer the request comes from (address, user, page session).
 
 use std::io::Read;
 use std::time::Instant;
 
 use tiny_http::Request;
 
-use super::event_form;
+use super::event_form::{self, Form};
 use super::limit::RateLimiter;
 use super::origin;
 use super::query::split_url;
 use super::{Context, client_ip, header, header_value, peer, respond, text};
-use crate::input::{Event, InjectError, Injector};
+use crate::input::{Action, ControlError, Controller, Event, InjectError, Viewer};
 
-/// Largest `POST /input` body: an event is a few dozen bytes; 1024 characters of text
-/// percent-encoded as UTF-8 stay under it.
+/// Largest `POST /input` body but for `text`: an event is a few dozen bytes.
 pub const MAX_BODY: usize = 4096;
+/// Largest body of a `text` event: 1024 characters of up to 4 UTF-8 bytes, percent-encoded at 3
+/// bytes per byte, are 12 KiB; the rest is room for the other fields.
+pub const MAX_TEXT_BODY: usize = 16 * 1024;
 /// Events per second a client (by IP address) may send on average. The page sends at most one
 /// pointer move and one wheel event per animation frame (60-120 Hz) plus keys and clicks.
 pub const RATE_PER_SECOND: f64 = 250.0;
 /// Events a client may send at once above the average (a burst of typing, a double click).
 pub const RATE_BURST: f64 = 250.0;
 
-/// What `--control` adds to the server: the injector and the rate limiter.
+/// What `--control` adds to the server: the controller and the rate limiter.
 pub struct Control {
-    pub injector: Injector,
+    pub controller: Controller,
     pub limiter: RateLimiter,
 }
 
 impl Control {
-    pub fn new(injector: Injector) -> Control {
+    pub fn new(controller: Controller) -> Control {
         Control {
-            injector,
+            controller,
             limiter: RateLimiter::new(RATE_PER_SECOND, RATE_BURST),
         }
     }
@@ -97,20 +100,23 @@ pub fn fetch_site(value: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// Reads at most [`MAX_BODY`] bytes; `None` when there is more.
-fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
-    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+/// Reads at most [`MAX_TEXT_BODY`] bytes; `None` when there is more, or when a body that is not
+/// a `text` event is over [`MAX_BODY`].
+pub(super) fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
+    if request.body_length().is_some_and(|n| n > MAX_TEXT_BODY) {
         return Ok(None);
     }
     let mut body = Vec::new();
     request
         .as_reader()
-        .take(MAX_BODY as u64 + 1)
+        .take(MAX_TEXT_BODY as u64 + 1)
         .read_to_end(&mut body)?;
-    Ok((body.len() <= MAX_BODY).then_some(body))
+    let fits =
+        body.len() <= MAX_BODY || (body.len() <= MAX_TEXT_BODY && event_form::is_text(&body));
+    Ok(fits.then_some(body))
 }
 
-type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+pub(super) type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
 /// Handles `POST /input` (`pointer == false`) or `POST /pointer?xrate=&yrate=`.
 pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
@@ -123,9 +129,10 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             ),
         );
     };
-    let event = guard(ctx, control, &request).and_then(|()| read_event(&mut request, pointer));
-    let event = match event {
-        Ok(event) => event,
+    let form =
+        guard(ctx, &control.limiter, &request).and_then(|()| read_form(&mut request, pointer));
+    let form = match form {
+        Ok(form) => form,
         Err(refusal) => return respond(request, refusal),
     };
     let Some(area) = ctx.status.area() else {
@@ -134,9 +141,20 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             text(503, "the screen area is not known yet; try again"),
         );
     };
-    match control.injector.inject(&event, area) {
+    let viewer = Viewer {
+        addr: client_ip(&request),
+        user: ctx.auth.as_ref().map(|a| a.user().to_string()),
+        page: form.session,
+    };
+    let done = match &form.action {
+        Action::Inject(event) => Some(what_was_done(event)),
+        Action::Heartbeat | Action::Leave => None,
+    };
+    match control.controller.act(&viewer, form.action, area) {
         Ok(()) => {
-            log_event(&request, &event);
+            if let Some(done) = done {
+                log::debug!("input from {}: {done}", peer(&request));
+            }
             respond(
                 request,
                 tiny_http::Response::from_data(Vec::new())
@@ -147,15 +165,17 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
         Err(e) => {
             log::warn!("cannot inject input: {e}");
             let status = match e {
-                InjectError::Display(_) | InjectError::Keyboard(_) => 503,
+                ControlError::Inject(InjectError::Display(_) | InjectError::Keyboard(_))
+                | ControlError::TooManyViewers => 503,
             };
             respond(request, text(status, &e.to_string()))
         }
     }
 }
 
-/// The checks before anything is read: same site, trusted host (without `--auth`), rate.
-fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answer> {
+/// The checks before anything is read: same site, trusted host (without `--auth`), rate. Every
+/// state-changing endpoint (`/input`, `/camera/controls`) goes through them.
+pub(super) fn guard(ctx: &Context, limiter: &RateLimiter, request: &Request) -> Result<(), Answer> {
     let host = header_value(request, "Host");
     let site = same_site(
         host,
@@ -168,10 +188,14 @@ fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answ
         None => trusted_host(host),
     });
     if let Err(why) = site {
-        log::warn!("input from {}: {why}", peer(request));
+        log::warn!(
+            "{} from {}: {why}",
+            split_url(request.url()).0,
+            peer(request)
+        );
         return Err(text(403, &why));
     }
-    if !control.limiter.allow(client_ip(request), Instant::now()) {
+    if !limiter.allow(client_ip(request), Instant::now()) {
         return Err(text(
             429,
             &format!("too many control events: at most {RATE_PER_SECOND} per second per client"),
@@ -181,17 +205,22 @@ fn guard(ctx: &Context, control: &Control, request: &Request) -> Result<(), Answ
     Ok(())
 }
 
-/// The event from the tutorial's query or the form body, or the refusal to send.
-fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
+/// The request from the tutorial's query or the form body, or the refusal to send.
+fn read_form(request: &mut Request, pointer: bool) -> Result<Form, Answer> {
     let parsed = if pointer {
-        event_form::parse_pointer(split_url(request.url()).1)
+        event_form::parse_pointer(split_url(request.url()).1).map(|event| Form {
+            session: None,
+            action: Action::Inject(event),
+        })
     } else {
         match read_body(request) {
             Ok(Some(body)) => event_form::parse_form(&body),
             Ok(None) => {
                 return Err(text(
                     413,
-                    &format!("body over {MAX_BODY} bytes: send one event per request"),
+                    &format!(
+                        "body over {MAX_BODY} bytes ({MAX_TEXT_BODY} for text): send one event per request"
+                    ),
                 ));
             }
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
@@ -203,16 +232,11 @@ fn read_event(request: &mut Request, pointer: bool) -> Result<Event, Answer> {
     parsed.map_err(|why| text(400, &why.0))
 }
 
-/// Logs what was done, never what was typed (it may be a password).
-fn log_event(request: &Request, event: &Event) {
-    if let Event::Text(t) = event {
-        log::debug!(
-            "input from {}: typed {} characters",
-            peer(request),
-            t.chars().count()
-        );
-    } else {
-        log::debug!("input from {}: {}", peer(request), event.kind());
+/// What a debug line says was done: never what was typed (it may be a password).
+fn what_was_done(event: &Event) -> String {
+    match event {
+        Event::Text(t) => format!("typed {} characters", t.chars().count()),
+        other => other.kind().to_string(),
     }
 }
 

@@ -6,7 +6,9 @@
 use std::fmt;
 
 use super::query::Query;
-use crate::input::{Button, Event, Key, MAX_TEXT_CHARS, MAX_WHEEL_STEPS, Press, Spot, keymap};
+use crate::input::{
+    Action, Button, Event, Key, MAX_TEXT_CHARS, MAX_WHEEL_STEPS, Press, Spot, keycodes, keymap,
+};
 
 /// Why a request was refused: one line for the 400 answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,14 +80,12 @@ fn button(q: &Query) -> Result<Button, String> {
 fn key(q: &Query) -> Result<Key, String> {
     match (q.get("code"), q.get("keysym")) {
         (Some(_), Some(_)) => Err("give code or keysym, not both".into()),
-        (Some(code), None) => keymap::code_keysym(code)
-            .map(|(name, sym)| Key::Code(name, sym))
-            .ok_or_else(|| {
-                format!(
-                    "code={:?}: not a KeyboardEvent.code we know (like KeyA, Enter, ShiftLeft, F5)",
-                    short(code)
-                )
-            }),
+        (Some(code), None) => keycodes::physical(code).map(Key::Code).ok_or_else(|| {
+            format!(
+                "code={:?}: not a KeyboardEvent.code we know (like KeyA, Enter, ShiftLeft, F5)",
+                short(code)
+            )
+        }),
         (None, Some(text)) => {
             let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
                 Some(hex) => u32::from_str_radix(hex, 16).ok(),
@@ -124,17 +124,60 @@ fn text(q: &Query) -> Result<String, String> {
     Ok(text.to_string())
 }
 
+/// One `POST /input` request: what it asks and the page's session id, if it sent one.
+#[derive(Debug, PartialEq)]
+pub struct Form {
+    pub session: Option<String>,
+    pub action: Action,
+}
+
+/// Longest page session id; the page sends 16 hex digits.
+pub const MAX_SESSION_CHARS: usize = 64;
+
+/// A page's session id: 8 to 64 letters, digits, `-` or `_` (it appears, shortened, in logs).
+fn session(q: &Query) -> Result<Option<String>, String> {
+    let Some(id) = q.get("session") else {
+        return Ok(None);
+    };
+    let ok = (8..=MAX_SESSION_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(Some(id.to_string()))
+    } else {
+        Err(format!(
+            "session={:?}: expected 8 to {MAX_SESSION_CHARS} letters, digits, - or _",
+            short(id)
+        ))
+    }
+}
+
 /// Parses one `application/x-www-form-urlencoded` body of `POST /input`. Unknown keys are
 /// ignored (forward compatibility); keys we act on are checked strictly.
-pub fn parse_form(body: &[u8]) -> Result<Event, BadEvent> {
+pub fn parse_form(body: &[u8]) -> Result<Form, BadEvent> {
     let body = std::str::from_utf8(body).map_err(|_| BadEvent("body is not UTF-8".into()))?;
-    parse_query(&Query::parse_strict(body).map_err(BadEvent)?).map_err(BadEvent)
+    let q = Query::parse_strict(body).map_err(BadEvent)?;
+    let action = match q.get("type") {
+        Some("heartbeat") => Action::Heartbeat,
+        Some("leave") => Action::Leave,
+        _ => Action::Inject(parse_query(&q).map_err(BadEvent)?),
+    };
+    Ok(Form {
+        session: session(&q).map_err(BadEvent)?,
+        action,
+    })
+}
+
+/// True when the body is a `text` event (the one kind allowed a larger body).
+pub fn is_text(body: &[u8]) -> bool {
+    std::str::from_utf8(body).is_ok_and(|b| Query::parse(b).get("type") == Some("text"))
 }
 
 fn parse_query(q: &Query) -> Result<Event, String> {
     let kind = q
         .get("type")
-        .ok_or("type is missing: expected move, down, up, click, dblclick, wheel, key or text")?;
+        .ok_or("type is missing: expected move, down, up, click, dblclick, wheel, key, text, heartbeat or leave")?;
     Ok(match kind {
         "move" => Event::Move(spot(q, "x", "y")?),
         "down" => Event::Down(spot(q, "x", "y")?, button(q)?),
@@ -166,7 +209,7 @@ fn parse_query(q: &Query) -> Result<Event, String> {
         "text" => Event::Text(text(q)?),
         other => {
             return Err(format!(
-                "type={:?}: expected move, down, up, click, dblclick, wheel, key or text",
+                "type={:?}: expected move, down, up, click, dblclick, wheel, key, text, heartbeat or leave",
                 short(other)
             ));
         }
@@ -186,7 +229,13 @@ mod tests {
     use super::*;
 
     fn ok(body: &str) -> Event {
-        parse_form(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"))
+        match parse_form(body.as_bytes()) {
+            Ok(Form {
+                action: Action::Inject(e),
+                ..
+            }) => e,
+            other => panic!("{body}: {other:?}"),
+        }
     }
     fn bad(body: &str) -> String {
         match parse_form(body.as_bytes()) {
@@ -237,13 +286,18 @@ mod tests {
                 dy: 0
             }
         );
+        let code = |c| Key::Code(keycodes::physical(c).unwrap());
         assert_eq!(
             ok("type=key&code=KeyA"),
-            Event::Key(Key::Code("KeyA", 0x61), Press::Both)
+            Event::Key(code("KeyA"), Press::Both)
         );
         assert_eq!(
             ok("type=key&code=ShiftLeft&down=1"),
-            Event::Key(Key::Code("ShiftLeft", 0xffe1), Press::Down)
+            Event::Key(code("ShiftLeft"), Press::Down)
+        );
+        assert_eq!(
+            ok("type=key&code=AltRight&down=0"),
+            Event::Key(code("AltRight"), Press::Up)
         );
         assert_eq!(
             ok("type=key&keysym=0xff0d&down=0"),
@@ -298,6 +352,44 @@ mod tests {
         }
         // A client's long junk is not echoed back in full.
         assert!(bad(&format!("type={}", "z".repeat(500))).len() < 150);
+    }
+
+    #[test]
+    fn sessions_heartbeats_and_leaving() {
+        let form = |body: &str| parse_form(body.as_bytes());
+        assert_eq!(
+            form("type=heartbeat&session=0123abcd4567ef89"),
+            Ok(Form {
+                session: Some("0123abcd4567ef89".into()),
+                action: Action::Heartbeat
+            })
+        );
+        assert_eq!(
+            form("type=leave&session=0123abcd"),
+            Ok(Form {
+                session: Some("0123abcd".into()),
+                action: Action::Leave
+            })
+        );
+        assert_eq!(
+            form("type=move&x=0&y=0").map(|f| f.session),
+            Ok(None),
+            "scripts need no session"
+        );
+        for bad in ["short", "has space ok", "semi;colon1", &"x".repeat(65), ""] {
+            let body = format!("type=heartbeat&session={}", bad.replace(' ', "+"));
+            let e = form(&body).unwrap_err().0;
+            assert!(e.starts_with("session="), "{bad:?}: {e}");
+        }
+        // A bad event is refused even with a good session.
+        assert!(form("type=move&session=0123abcd").is_err());
+    }
+
+    #[test]
+    fn only_text_may_be_long() {
+        assert!(is_text(b"type=text&text=x"));
+        assert!(!is_text(b"type=move&text=x"));
+        assert!(!is_text(b"type=text\xff"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! its handler waits is noticed at once ([`hangup`]).
 
 pub mod auth;
+pub mod camera_controls;
 pub mod control;
 pub mod event_form;
 pub mod forwarded;
@@ -63,6 +64,8 @@ pub struct Context {
     pub input: Option<control::Control>,
     /// `--trusted-proxy`: requests from it name their client in `X-Forwarded-For`.
     pub trusted_proxy: Option<IpAddr>,
+    /// The camera source's controls: read by anyone, changed only with `--camera-controls`.
+    pub camera_controls: Option<camera_controls::Access>,
     /// Wrong passwords per address (see [`LOGIN_BURST`]).
     pub login_failures: limit::RateLimiter,
     /// Notices clients hanging up while their handler waits for a frame.
@@ -252,6 +255,7 @@ fn handle(ctx: &Context, mut request: Request) {
         ),
         Route::Input => control::handle(ctx, request, false),
         Route::Pointer => control::handle(ctx, request, true),
+        Route::CameraControls { set } => camera_controls::handle(ctx, request, set),
     }
 }
 

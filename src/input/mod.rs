@@ -1,13 +1,21 @@
 //! Remote control: the events a viewer may send, validated at the HTTP border (see
-//! `http::event_form`) into an [`Event`], then injected into the X server by
-//! [`xtest::Injector`]. This module knows nothing of HTTP; coordinate mapping is pure and
-//! unit-tested here, and only `xtest.rs` talks to X.
+//! `http::event_form`) into an [`Event`], handed to the [`Controller`] (viewer sessions, held
+//! keys and buttons, the audit log) and injected into the X server by [`xtest::Injector`]. This
+//! module knows nothing of HTTP; coordinate mapping, sessions and key tables are pure and
+//! unit-tested; only `xtest.rs` and `spare.rs` talk to X.
 
+pub mod controller;
+pub mod keycodes;
 pub mod keymap;
+pub mod session;
+mod spare;
 pub mod xtest;
 
 use crate::geometry::Region;
 
+pub use controller::{Action, ControlError, Controller};
+pub use keycodes::PhysicalKey;
+pub use session::Viewer;
 pub use xtest::{InjectError, Injector};
 
 /// Longest `text` we type in one request, in characters.
@@ -65,16 +73,16 @@ impl Spot {
 /// What a key event names: a physical key (`KeyboardEvent.code`) or an X keysym.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Key {
-    Code(&'static str, u32),
+    Code(&'static PhysicalKey),
     Keysym(u32),
 }
 
-impl Key {
-    pub fn keysym(self) -> u32 {
-        match self {
-            Key::Code(_, sym) | Key::Keysym(sym) => sym,
-        }
-    }
+/// Something a viewer can hold down on the X server: a pointer button (X button number) or a
+/// key (X keycode, as pressed, so the release names the same key whatever the map does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Held {
+    Button(u8),
+    Key(u8),
 }
 
 /// Press, release, or both.

@@ -8,6 +8,7 @@ pub mod pattern;
 pub mod screen;
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::config::{Config, DEFAULT_SIZE, SourceKind};
 use crate::frame::Frame;
@@ -64,6 +65,10 @@ pub trait Source: Send {
     fn refresh(&mut self) {}
     /// The X screen area streamed, for mapping input coordinates (screen source only).
     fn area(&self) -> Option<Region> {
+        None
+    }
+    /// The camera's image controls and the values kept across reopens (camera source only).
+    fn camera_controls(&self) -> Option<Arc<camera::kept::Store>> {
         None
     }
 }

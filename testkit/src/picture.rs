@@ -1,4 +1,4 @@
-//! Frames decoded to RGB so a test can look at their pixels.
+//! Frames decoded to RGB (grey ones too) so a test can look at their pixels.
 
 /// A decoded frame, 8-bit RGB.
 pub struct Picture {
@@ -40,11 +40,14 @@ impl Picture {
         if let Some((w, h)) = scale {
             d.scale(w, h).map_err(|e| e.to_string())?;
         }
-        let rgb = d.decode().map_err(|e| e.to_string())?;
+        let pixels = d.decode().map_err(|e| e.to_string())?;
         let info = d.info().ok_or("no frame header")?;
-        if info.pixel_format != jpeg_decoder::PixelFormat::RGB24 {
-            return Err(format!("{:?}, not RGB", info.pixel_format));
-        }
+        let rgb = match info.pixel_format {
+            jpeg_decoder::PixelFormat::RGB24 => pixels,
+            // A grey camera's one-component JPEG: each grey level as R = G = B.
+            jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+            other => return Err(format!("{other:?}, not RGB or grey")),
+        };
         Ok(Picture {
             width: info.width.into(),
             height: info.height.into(),

@@ -29,6 +29,7 @@ fn settings(subsampling: Subsampling) -> EncodeSettings {
         subsampling,
         flip: false,
         mirror: false,
+        rotate: crate::orientation::Rotation::R0,
     }
 }
 

@@ -1,9 +1,11 @@
-//! `--list-devices` and `--list-formats`: what each camera offers (formats, sizes, frame
-//! rates), so users can pick `--device`, `--size`, `--fps` and `--format` without v4l2-ctl.
+//! `--list-devices`, `--list-formats` and `--list-controls`: what each camera offers (formats,
+//! sizes, frame rates, image controls), so users can pick `--device`, `--size`, `--fps`,
+//! `--format` and `--set` without v4l2-ctl.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use super::controls::{self, Info, Kind};
 use super::device;
 use super::mode::{self, Sizes};
 use crate::image::CaptureFormat;
@@ -114,4 +116,70 @@ pub fn formats(path: &Path) -> Result<String, SourceError> {
         }
     }
     Ok(out)
+}
+
+/// `--list-controls`: every control of `path` deskcam can set, grouped as v4l2-ctl groups them,
+/// with its range, default and current value, and menus with their entries.
+pub fn controls(path: &Path) -> Result<String, SourceError> {
+    let opened = device::open(path)?;
+    let list = controls::query(&opened.dev)
+        .map_err(|e| device::device_failed(path, "listing the controls", &e))?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}, driver {}): set with --set NAME=VALUE (repeatable)",
+        path.display(),
+        opened.card,
+        opened.driver
+    );
+    if list.is_empty() {
+        out.push_str("  no controls\n");
+    }
+    let mut class = None;
+    for c in &list {
+        if class != Some(&c.class) {
+            let _ = writeln!(
+                out,
+                "  {}:",
+                if c.class.is_empty() {
+                    "Controls"
+                } else {
+                    &c.class
+                }
+            );
+            class = Some(&c.class);
+        }
+        let _ = writeln!(out, "    {}", describe(c));
+        if let Kind::Menu(items) = &c.kind {
+            for (i, name) in items {
+                let _ = writeln!(out, "        {i}: {name}");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One control on one line: `brightness  int  0 to 255  default 128  value 128`.
+fn describe(c: &Info) -> String {
+    let mut line = format!("{:<32} {:<6}", c.name, c.kind.name());
+    if c.kind != Kind::Button {
+        let range = match c.kind {
+            Kind::Menu(_) => format!("{} to {}", c.min, c.max),
+            _ => c.allowed(),
+        };
+        line.push_str(&format!(" {range:<22} default {:<6}", c.default));
+        if let Some(v) = c.value {
+            line.push_str(&format!(" value {v}"));
+        }
+    }
+    for (on, flag) in [
+        (c.read_only, "read-only"),
+        (c.inactive, "inactive"),
+        (c.kind == Kind::Button, "an action, not a setting"),
+    ] {
+        if on {
+            line.push_str(&format!(" ({flag})"));
+        }
+    }
+    line.trim_end().to_string()
 }

@@ -3,12 +3,15 @@
 //! vanishes, stalls or fails mid-stream is a [`SourceError::Lost`]: the capture loop shows
 //! "NO SIGNAL" and reopens it, renegotiating the mode, until it is back.
 
+pub mod controls;
 pub mod device;
+pub mod kept;
 pub mod list;
 pub mod mode;
 pub mod passthrough;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{Grab, Source, SourceError};
@@ -17,7 +20,10 @@ use crate::frame::Frame;
 use crate::geometry::Resolution;
 use crate::image::{CaptureFormat, PixelFormat, RawImage};
 use crate::json::Json;
+use crate::orientation::{Orientation, Rotation};
+use controls::ControlError;
 use device::{CID_HFLIP, CID_VFLIP, Dequeued, Opened, Streaming};
+use kept::Store;
 use mode::NoMode;
 
 /// No frame for this long is a dead stream: restart it (the "stall" rule). Long enough
@@ -33,6 +39,12 @@ pub struct Camera {
     fps: u32,
     flip: bool,
     mirror: bool,
+    rotate: Rotation,
+    /// `--set` and what `POST /camera/controls` changed: applied again on every open.
+    controls: Arc<Store>,
+    /// Whether an open has succeeded before: a control the camera refuses then is a warning
+    /// (the picture matters more), where at start-up it is the user's mistake to report.
+    opened_before: bool,
     live: Option<Live>,
     /// What the last open negotiated; kept after close so `/state` and the placeholder know it.
     mode: Option<Mode>,
@@ -69,6 +81,9 @@ impl Camera {
             fps: config.fps,
             flip: config.flip,
             mirror: config.mirror,
+            rotate: config.rotate,
+            controls: Arc::new(Store::new(config.device.clone(), config.controls.clone())),
+            opened_before: false,
             live: None,
             mode: None,
             last_frame: Instant::now(),
@@ -84,24 +99,31 @@ impl Camera {
         let offers = device::offers(dev)
             .map_err(|e| device::device_failed(&self.path, "VIDIOC_ENUM_FMT", &e))?;
         let usable = device::usable(&offers);
-        let choice = mode::choose(&usable, self.format, self.size).map_err(|why| {
-            // Name the formats it has only when the format is the problem; a size error
-            // already lists the sizes.
-            let formats = match why {
-                NoMode::NoFormat { .. } => {
-                    let all: Vec<String> = offers
-                        .iter()
-                        .map(|o| mode::fourcc_text(&o.fourcc))
-                        .collect();
-                    format!(" (it has: {})", all.join(", "))
-                }
-                NoMode::NoSize { .. } | NoMode::NoSizes => String::new(),
-            };
-            SourceError::Unusable(format!(
-                "{p} ({}) {why}{formats}; see deskcam --list-formats --device {p}",
-                opened.card
-            ))
-        })?;
+        let turned = Orientation::new(self.rotate, self.flip, self.mirror);
+        let choice =
+            mode::choose(&usable, self.format, self.size, !turned.transpose).map_err(|why| {
+                // Name the formats it has only when the format is the problem; a size error
+                // already lists the sizes.
+                let formats = match why {
+                    NoMode::NoFormat { .. } => {
+                        let all: Vec<String> = offers
+                            .iter()
+                            .map(|o| mode::fourcc_text(&o.fourcc))
+                            .collect();
+                        format!(" (it has: {})", all.join(", "))
+                    }
+                    NoMode::NoSize { .. } | NoMode::NoSizes => String::new(),
+                };
+                let turn = if turned.transpose {
+                    format!(" that can be turned by --rotate {}", self.rotate)
+                } else {
+                    String::new()
+                };
+                SourceError::Unusable(format!(
+                    "{p} ({}) {why}{turn}{formats}; see deskcam --list-formats --device {p}",
+                    opened.card
+                ))
+            })?;
         let fourcc = offers
             .iter()
             .map(|o| o.fourcc)
@@ -109,26 +131,9 @@ impl Camera {
             .unwrap_or(*b"YUYV");
         let format = device::set_format(dev, &self.path, fourcc, choice.size)?;
         let fps = device::set_fps(dev, self.fps);
-        let mut hardware_flip = false;
-        if choice.format == CaptureFormat::Mjpeg && (self.flip || self.mirror) {
-            // Passthrough never decodes, so only the camera itself can turn its picture.
-            for (wanted, id, flag, name) in [
-                (self.flip, CID_VFLIP, "--flip", "vertical"),
-                (self.mirror, CID_HFLIP, "--mirror", "horizontal"),
-            ] {
-                if !wanted {
-                    continue;
-                }
-                if !device::has_control(dev, id) {
-                    return Err(SourceError::Unusable(format!(
-                        "{flag} with MJPEG passthrough needs the camera's {name}-flip control, and {p} has none; add --format yuyv to flip while encoding"
-                    )));
-                }
-                device::set_bool_control(dev, id, true).map_err(|e| {
-                    device::device_failed(&self.path, "setting the flip control", &e)
-                })?;
-            }
-            hardware_flip = true;
+        let hardware_flip = choice.format == CaptureFormat::Mjpeg && !turned.is_identity();
+        if hardware_flip {
+            self.flip_in_camera(dev, turned)?;
         }
         Ok(Mode {
             format: choice.format,
@@ -139,6 +144,59 @@ impl Camera {
             driver: opened.driver.clone(),
             hardware_flip,
         })
+    }
+
+    /// Passthrough never decodes, so only the camera itself can turn its picture: upside down
+    /// and left to right with its V4L2 flip controls (a half turn is both), never a quarter turn.
+    fn flip_in_camera(&self, dev: &v4l::Device, turned: Orientation) -> Result<(), SourceError> {
+        let p = self.path.display();
+        let mut asked: Vec<String> = [(self.flip, "--flip"), (self.mirror, "--mirror")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, f)| f.to_string())
+            .collect();
+        if self.rotate != Rotation::R0 {
+            asked.push(format!("--rotate {}", self.rotate));
+        }
+        let asked = asked.join(" ");
+        if turned.transpose {
+            return Err(SourceError::Unusable(format!(
+                "{asked} cannot turn the camera's own MJPEG, which is passed through without decoding; add --format yuyv (or another raw format --list-formats shows) to turn while encoding"
+            )));
+        }
+        for (wanted, id, name) in [
+            (turned.neg_y, CID_VFLIP, "vertical"),
+            (turned.neg_x, CID_HFLIP, "horizontal"),
+        ] {
+            if !wanted {
+                continue;
+            }
+            if !device::has_control(dev, id) {
+                return Err(SourceError::Unusable(format!(
+                    "{asked} with MJPEG passthrough needs the camera's {name}-flip control, and {p} has none; add --format yuyv to turn while encoding"
+                )));
+            }
+            device::set_bool_control(dev, id, true)
+                .map_err(|e| device::device_failed(&self.path, "setting the flip control", &e))?;
+        }
+        Ok(())
+    }
+
+    /// The kept control values, on a freshly opened camera.
+    fn restore_controls(&mut self, opened: &Opened) -> Result<(), SourceError> {
+        match self.controls.restore(&opened.dev) {
+            Ok(0) => {}
+            Ok(n) => log::info!("{}: {n} control(s) set", self.path.display()),
+            Err(ControlError::Device(e)) => return Err(e),
+            Err(e) if !self.opened_before => {
+                return Err(SourceError::Unusable(format!(
+                    "{}: {e}",
+                    self.path.display()
+                )));
+            }
+            Err(e) => log::warn!("{}: {e}; streaming without it", self.path.display()),
+        }
+        Ok(())
     }
 
     fn count_invalid(&mut self, why: &str) {
@@ -171,10 +229,12 @@ fn take(data: &[u8], error: bool, mode: &Mode) -> Outcome {
             Err(e) => Outcome::Invalid(e.to_string()),
         },
         CaptureFormat::Raw(format) => {
-            let (w, h) = (mode.size.width as usize, mode.size.height as usize);
-            let row = format.bytes_per_pixel() * w;
-            let stride = mode.stride.max(row);
-            let needed = stride * (h - 1) + row;
+            let (w, h) = (mode.size.width, mode.size.height);
+            let stride = mode.stride.max(format.bytes_per_pixel() * w as usize);
+            let planes = format.planes(w, h, stride);
+            // The last row needs only its pixels, not its padding.
+            let needed = planes.last().map_or(0, |p| p.end());
+            let whole = planes.last().map_or(0, |p| p.padded_end());
             if data.len() < needed {
                 return Outcome::Invalid(format!(
                     "{} buffer of {} bytes, {needed} needed",
@@ -182,7 +242,7 @@ fn take(data: &[u8], error: bool, mode: &Mode) -> Outcome {
                     data.len()
                 ));
             }
-            Outcome::Pixels(format, data[..data.len().min(stride * h)].to_vec())
+            Outcome::Pixels(format, data[..data.len().min(whole)].to_vec())
         }
     }
 }
@@ -192,7 +252,9 @@ impl Source for Camera {
         self.close();
         let opened = device::open(&self.path)?;
         let mode = self.negotiate(&opened)?;
+        self.restore_controls(&opened)?;
         let streaming = Streaming::start(&opened.dev, &self.path, STALL)?;
+        self.opened_before = true;
         log::info!(
             "{} ({}): {} {} at {} fps, {}",
             self.path.display(),
@@ -311,6 +373,10 @@ impl Source for Camera {
                     m.fps.map_or(Json::Null, Json::Num),
                 ),
                 ("hardware_flip".to_string(), Json::Bool(m.hardware_flip)),
+                (
+                    "rotate".to_string(),
+                    Json::Int(self.rotate.degrees() as i64),
+                ),
             ]);
         }
         out.extend([
@@ -324,6 +390,10 @@ impl Source for Camera {
 
     fn nominal_size(&self) -> Option<Resolution> {
         self.mode.as_ref().map(|m| m.size).or(self.size)
+    }
+
+    fn camera_controls(&self) -> Option<Arc<Store>> {
+        Some(self.controls.clone())
     }
 }
 
@@ -366,6 +436,20 @@ mod tests {
         // The last row needs only its pixels, not its padding.
         assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(_, p) if p.len() == 20));
         assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
+    }
+
+    #[test]
+    fn planar_buffers_need_every_plane() {
+        // NV12 4x2 with a stride of 8: 16 bytes of Y rows, then one chroma row of 4 bytes.
+        let m = mode(CaptureFormat::Raw(PixelFormat::Nv12), 4, 2, 8);
+        assert!(matches!(take(&[7; 24], false, &m), Outcome::Pixels(_, p) if p.len() == 24));
+        assert!(matches!(take(&[7; 30], false, &m), Outcome::Pixels(_, p) if p.len() == 24));
+        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(_, p) if p.len() == 20));
+        assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
+        // YU12 4x2, packed: 8 of Y, 2 of U, 2 of V.
+        let m = mode(CaptureFormat::Raw(PixelFormat::Yuv420), 4, 2, 4);
+        assert!(matches!(take(&[7; 12], false, &m), Outcome::Pixels(_, p) if p.len() == 12));
+        assert!(matches!(take(&[7; 11], false, &m), Outcome::Invalid(_)));
     }
 
     #[test]

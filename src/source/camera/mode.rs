@@ -9,20 +9,38 @@ use crate::geometry::Resolution;
 use crate::image::{CaptureFormat, PixelFormat};
 
 /// The capture format a V4L2 fourcc stands for, if deskcam can use it: the camera's own JPEG
-/// ("MJPG", or "JPEG" on some older drivers) is passed through; YUYV 4:2:2, which every UVC
-/// camera offers, is encoded here.
+/// ("MJPG", or "JPEG" on some older drivers) is passed through; raw pixels (YUYV 4:2:2, which
+/// every UVC camera offers, and the layouts of capture bridges and SoC cameras) are encoded here.
 pub fn from_fourcc(fourcc: &[u8; 4]) -> Option<CaptureFormat> {
-    match fourcc {
-        b"MJPG" | b"JPEG" => Some(CaptureFormat::Mjpeg),
-        b"YUYV" => Some(CaptureFormat::Raw(PixelFormat::Yuyv)),
-        _ => None,
-    }
+    let raw = match fourcc {
+        b"MJPG" | b"JPEG" => return Some(CaptureFormat::Mjpeg),
+        b"YUYV" => PixelFormat::Yuyv,
+        b"UYVY" => PixelFormat::Uyvy,
+        b"NV12" => PixelFormat::Nv12,
+        b"YU12" => PixelFormat::Yuv420,
+        b"RGB3" => PixelFormat::Rgb24,
+        b"BGR3" => PixelFormat::Bgr24,
+        b"GREY" => PixelFormat::Grey,
+        _ => return None,
+    };
+    Some(CaptureFormat::Raw(raw))
 }
 
-/// What `--format auto` tries, best first: MJPEG costs almost no CPU and USB 2 cannot carry
-/// YUYV at 720p30.
-const AUTO_ORDER: [CaptureFormat; 2] =
-    [CaptureFormat::Mjpeg, CaptureFormat::Raw(PixelFormat::Yuyv)];
+/// What `--format auto` tries, best first: MJPEG costs almost no CPU (and USB 2 cannot carry
+/// YUYV at 720p30); then the raw formats by what one frame costs to encode (benches/camera.rs
+/// measures them; docs/performance.md has the figures): 4:2:0 planes go to the encoder as they
+/// are, 4:2:2 needs its planes separated, RGB a colour conversion. Grey comes last: it drops
+/// the colour a camera offering anything else has.
+const AUTO_ORDER: [CaptureFormat; 8] = [
+    CaptureFormat::Mjpeg,
+    CaptureFormat::Raw(PixelFormat::Yuv420),
+    CaptureFormat::Raw(PixelFormat::Nv12),
+    CaptureFormat::Raw(PixelFormat::Yuyv),
+    CaptureFormat::Raw(PixelFormat::Uyvy),
+    CaptureFormat::Raw(PixelFormat::Rgb24),
+    CaptureFormat::Raw(PixelFormat::Bgr24),
+    CaptureFormat::Raw(PixelFormat::Grey),
+];
 
 /// A fourcc as text; codes with the big-endian flag (bit 31) or other non-ASCII bytes print `?`.
 pub fn fourcc_text(fourcc: &[u8; 4]) -> String {
@@ -127,14 +145,19 @@ impl fmt::Display for NoMode {
     }
 }
 
-/// Picks a format and size from `offered`.
+/// Picks a format and size from `offered`. `passthrough` is false when the picture must be
+/// decoded to be served as asked (a quarter turn): `auto` then leaves MJPEG out.
 pub fn choose(
     offered: &[(CaptureFormat, Sizes)],
     choice: FormatChoice,
     size: Option<Resolution>,
+    passthrough: bool,
 ) -> Result<Choice, NoMode> {
     let allowed: Vec<CaptureFormat> = match choice {
-        FormatChoice::Auto => AUTO_ORDER.to_vec(),
+        FormatChoice::Auto => AUTO_ORDER
+            .into_iter()
+            .filter(|f| passthrough || *f != CaptureFormat::Mjpeg)
+            .collect(),
         FormatChoice::Only(format) => vec![format],
     };
     let usable: Vec<&(CaptureFormat, Sizes)> = allowed
@@ -208,9 +231,9 @@ mod tests {
 
     #[test]
     fn auto_prefers_mjpeg_when_it_has_the_size() {
-        let c = choose(&webcam(), AUTO, Some(r(640, 480))).unwrap();
+        let c = choose(&webcam(), AUTO, Some(r(640, 480)), true).unwrap();
         assert_eq!(c.format, MJPEG);
-        let c = choose(&webcam(), AUTO, Some(r(1280, 720))).unwrap();
+        let c = choose(&webcam(), AUTO, Some(r(1280, 720)), true).unwrap();
         assert_eq!(
             c,
             Choice {
@@ -222,7 +245,7 @@ mod tests {
 
     #[test]
     fn no_size_takes_the_mode_nearest_720p() {
-        let c = choose(&webcam(), AUTO, None).unwrap();
+        let c = choose(&webcam(), AUTO, None, true).unwrap();
         assert_eq!(
             c,
             Choice {
@@ -230,19 +253,19 @@ mod tests {
                 size: r(1280, 720)
             }
         );
-        let c = choose(&webcam(), FormatChoice::Only(MJPEG), None).unwrap();
+        let c = choose(&webcam(), FormatChoice::Only(MJPEG), None, true).unwrap();
         assert_eq!(c.size, r(640, 480));
         // A tie in distance goes to MJPEG.
         let both = vec![
             (YUYV, Sizes::Discrete(vec![r(1280, 720)])),
             (MJPEG, Sizes::Discrete(vec![r(1280, 720)])),
         ];
-        assert_eq!(choose(&both, AUTO, None).unwrap().format, MJPEG);
+        assert_eq!(choose(&both, AUTO, None, true).unwrap().format, MJPEG);
     }
 
     #[test]
     fn unsupported_size_or_format_is_one_sentence() {
-        let e = choose(&webcam(), AUTO, Some(r(800, 600))).unwrap_err();
+        let e = choose(&webcam(), AUTO, Some(r(800, 600)), true).unwrap_err();
         assert!(matches!(e, NoMode::NoSize { want, .. } if want == r(800, 600)));
         let e = e.to_string();
         assert!(
@@ -250,7 +273,7 @@ mod tests {
             "{e}"
         );
         let yuyv_only = vec![(YUYV, Sizes::Discrete(vec![r(640, 480)]))];
-        let e = choose(&yuyv_only, FormatChoice::Only(MJPEG), None).unwrap_err();
+        let e = choose(&yuyv_only, FormatChoice::Only(MJPEG), None, true).unwrap_err();
         assert_eq!(
             e,
             NoMode::NoFormat {
@@ -258,6 +281,33 @@ mod tests {
             }
         );
         assert!(e.to_string().contains("no MJPEG"), "{e}");
+    }
+
+    #[test]
+    fn auto_takes_the_cheapest_raw_format_and_skips_mjpeg_for_quarter_turns() {
+        let nv12 = CaptureFormat::Raw(PixelFormat::Nv12);
+        let yu12 = CaptureFormat::Raw(PixelFormat::Yuv420);
+        let grey = CaptureFormat::Raw(PixelFormat::Grey);
+        let rgb = CaptureFormat::Raw(PixelFormat::Rgb24);
+        let all = |fs: &[CaptureFormat]| -> Vec<(CaptureFormat, Sizes)> {
+            fs.iter()
+                .map(|f| (*f, Sizes::Discrete(vec![r(640, 480)])))
+                .collect()
+        };
+        let pick = |fs: &[CaptureFormat], passthrough| {
+            choose(&all(fs), AUTO, Some(r(640, 480)), passthrough)
+                .unwrap()
+                .format
+        };
+        assert_eq!(pick(&[grey, rgb, YUYV, nv12, yu12, MJPEG], true), MJPEG);
+        assert_eq!(pick(&[grey, rgb, YUYV, nv12, yu12, MJPEG], false), yu12);
+        assert_eq!(pick(&[grey, rgb, YUYV, nv12], true), nv12);
+        assert_eq!(pick(&[grey, rgb], true), rgb);
+        assert_eq!(pick(&[grey], true), grey);
+        assert!(matches!(
+            choose(&all(&[MJPEG]), AUTO, None, false),
+            Err(NoMode::NoFormat { .. })
+        ));
     }
 
     #[test]

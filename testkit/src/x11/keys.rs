@@ -27,6 +27,27 @@ impl Keyboard {
     }
 }
 
+/// How many keycodes of `display`'s map have no keysym at all: what a tool that binds missing
+/// characters on the fly takes from, and leaks if it dies without unbinding them.
+pub fn empty_keycodes(display: &str) -> usize {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::ConnectionExt as _;
+    let (conn, _) = x11rb::connect(Some(display)).expect("connect to Xvfb");
+    let setup = conn.setup();
+    let (min, max) = (setup.min_keycode, setup.max_keycode);
+    let reply = conn
+        .get_keyboard_mapping(min, max - min + 1)
+        .expect("GetKeyboardMapping")
+        .reply()
+        .expect("GetKeyboardMapping reply");
+    let per = usize::from(reply.keysyms_per_keycode).max(1);
+    reply
+        .keysyms
+        .chunks(per)
+        .filter(|row| row.iter().all(|&s| s == NO_SYMBOL))
+        .count()
+}
+
 /// The upper-case keysym of a Latin-1 letter (whose keysyms are their code points).
 fn upper_case(sym: u32) -> u32 {
     match char::from_u32(sym) {
