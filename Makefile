@@ -58,15 +58,21 @@ install: deps-deb
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg
 	tools/install.sh target/turbojpeg/release/deskcam "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)"
 
-# Unit tests beside the code, then end-to-end tests against the real binary. The ARM builds
-# and the packages are built first, so the tests that check them do not compete with the
-# timing-sensitive ones for the CPU while compiling.
+# Unit tests beside the code (ours, then the vendored HTTP parser's), then end-to-end tests
+# against the real binary; then the band encoder's byte- and pixel-identity tests again with
+# libjpeg-turbo (they must hold for both encoders). The ARM builds and the packages are built
+# first, so the tests that check them do not compete with the timing-sensitive ones for the CPU
+# while compiling.
 test: deps-test pi pi-static pi-test-build deb
+	$(CARGO) test --release -p tiny_http
 	$(CARGO) test --release
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --lib encode::
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) test --release --features turbojpeg --test tests bands::
 
 bench: deps-bench
 	$(CARGO) build --release
 	$(CARGO) bench --bench fanout
+	$(CARGO) bench --bench snapshot
 	@# The screen bench compares the default build with a libjpeg-turbo build of its own.
 	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg || \
 		echo "turbojpeg build failed: the screen bench reports it as not measured"

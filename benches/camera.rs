@@ -6,6 +6,11 @@
 //!   libjpeg-turbo's own `tjbench` (RGB input, q80, 4:2:0) and ffmpeg's MJPEG encoder on the
 //!   same YUYV frames (`-threads 1 -benchmark`). `make bench` runs it twice: the default build
 //!   (jpeg-encoder) and `--features turbojpeg` (libjpeg-turbo from YUV planes).
+//! - Every camera layout (YUYV, UYVY, NV12, YU12, RGB24, BGR24, GREY) at 1280x720 through
+//!   `encode::encode`, CPU per frame next to YUYV in the same run (the order `--format auto`
+//!   prefers follows these figures).
+//! - In the V4L2 test bed (default build's run only): deskcam, both builds, against Debian's
+//!   `ustreamer` on the same vivid camera and format, CPU per frame (benches/camera_vs_ustreamer.sh).
 //! - Passthrough path at 1080p: a camera JPEG without Huffman tables (as UVC cameras send them)
 //!   through validation + DHT insertion + `Hub::publish`, CPU per frame and share of one core at
 //!   30 frames/s (target: at most 1 %).
@@ -15,23 +20,17 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use deskcam::config::{Quality, Subsampling};
-use deskcam::encode::{EncodeSettings, PixelFormat, RawImage, encode};
+use deskcam::encode::{EncodeSettings, encode};
 use deskcam::frame::Frame;
 use deskcam::hub::Hub;
-use deskcam::source::camera::mjpeg;
+use deskcam::image::{PixelFormat, RawImage};
+use deskcam::jpeg::{Quality, Subsampling, markers};
+use deskcam::source::camera::passthrough;
+use testkit::procfs::{self, thread_cpu};
+use testkit::stats::ms;
 
 const SIZES: [(u32, u32); 3] = [(640, 480), (1280, 720), (1920, 1080)];
 const MIN_TIME: Duration = Duration::from_secs(2);
-
-/// CPU time of the calling thread (ns), from the scheduler's own accounting.
-fn thread_cpu() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .map(Duration::from_nanos)
-        .unwrap_or_default()
-}
 
 /// A camera-like YUYV picture: smooth gradients, a moving bright box and a little sensor noise,
 /// so the encoder has realistic work (a flat picture would flatter every encoder).
@@ -59,6 +58,110 @@ fn yuyv(w: u32, h: u32, t: u32) -> Vec<u8> {
     out
 }
 
+/// The same camera picture in another layout, converted from the YUYV one (4:2:0 layouts take
+/// the chroma of even rows; RGB layouts are converted with BT.601 full range).
+fn in_format(format: PixelFormat, w: u32, h: u32, yuyv: &[u8]) -> Vec<u8> {
+    let (w, h) = (w as usize, h as usize);
+    let px = |x: usize, y: usize| {
+        let p = y * 2 * w + 4 * (x / 2);
+        (yuyv[p + 2 * (x % 2)], yuyv[p + 1], yuyv[p + 3])
+    };
+    let rgb = |(y, u, v): (u8, u8, u8)| {
+        let (y, u, v) = (y as f32, u as f32 - 128.0, v as f32 - 128.0);
+        [y + 1.402 * v, y - 0.344 * u - 0.714 * v, y + 1.772 * u].map(|c| c.clamp(0.0, 255.0) as u8)
+    };
+    let mut out = Vec::new();
+    match format {
+        PixelFormat::Yuyv => out.extend_from_slice(yuyv),
+        PixelFormat::Uyvy => {
+            for q in yuyv.chunks_exact(4) {
+                out.extend_from_slice(&[q[1], q[0], q[3], q[2]]);
+            }
+        }
+        PixelFormat::Nv12 | PixelFormat::Yuv420 | PixelFormat::Grey => {
+            out.extend(
+                (0..h)
+                    .flat_map(|y| (0..w).map(move |x| (x, y)))
+                    .map(|(x, y)| px(x, y).0),
+            );
+            let chroma = (0..h / 2).flat_map(|y| (0..w / 2).map(move |x| px(2 * x, 2 * y)));
+            match format {
+                PixelFormat::Nv12 => out.extend(chroma.flat_map(|(_, u, v)| [u, v])),
+                PixelFormat::Yuv420 => {
+                    let c: Vec<(u8, u8, u8)> = chroma.collect();
+                    out.extend(c.iter().map(|p| p.1));
+                    out.extend(c.iter().map(|p| p.2));
+                }
+                _ => {}
+            }
+        }
+        PixelFormat::Rgb24 | PixelFormat::Bgr24 | PixelFormat::Bgrx32 => {
+            for y in 0..h {
+                for x in 0..w {
+                    let [r, g, b] = rgb(px(x, y));
+                    match format {
+                        PixelFormat::Rgb24 => out.extend_from_slice(&[r, g, b]),
+                        PixelFormat::Bgr24 => out.extend_from_slice(&[b, g, r]),
+                        _ => out.extend_from_slice(&[b, g, r, 0]),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// CPU time per frame of every camera layout at 1280x720, next to YUYV in the same run.
+fn formats(settings: &EncodeSettings) {
+    let (w, h) = (1280, 720);
+    let yuyv_frames: Vec<Vec<u8>> = (0..8).map(|t| yuyv(w, h, t)).collect();
+    println!();
+    println!("camera layouts at {w}x{h}, q80 4:2:0, one thread: CPU time per frame (encode only)");
+    println!(
+        "{:<8} {:>10} {:>10} {:>9} {:>12}",
+        "format", "ms", "fps/core", "KiB/frame", "vs YUYV"
+    );
+    let mut base = None;
+    for format in [
+        PixelFormat::Yuyv,
+        PixelFormat::Uyvy,
+        PixelFormat::Nv12,
+        PixelFormat::Yuv420,
+        PixelFormat::Rgb24,
+        PixelFormat::Bgr24,
+        PixelFormat::Grey,
+    ] {
+        let frames: Vec<Vec<u8>> = yuyv_frames
+            .iter()
+            .map(|f| in_format(format, w, h, f))
+            .collect();
+        let mut bytes = 0usize;
+        let (cpu, _, _) = measure(|i| {
+            let img = RawImage::packed(
+                format,
+                w,
+                h,
+                frames[i as usize % frames.len()].clone(),
+                SystemTime::now(),
+            )
+            .expect("synthetic frame has the right size");
+            let jpeg = encode(&img, settings).expect("encode");
+            bytes = jpeg.len();
+            black_box(jpeg);
+        });
+        let base = *base.get_or_insert(cpu);
+        println!(
+            "{:<8} {:>10.2} {:>10.1} {:>9.0} {:>11.2}x",
+            format.name(),
+            ms(cpu),
+            1000.0 / ms(cpu),
+            bytes as f64 / 1024.0,
+            cpu.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+    println!("(grey is a one-component JPEG: it drops the colour)");
+}
+
 /// Runs `f` until MIN_TIME of CPU passes; returns (CPU per call, wall per call, calls).
 fn measure(mut f: impl FnMut(u32)) -> (Duration, Duration, u32) {
     f(0); // warm-up: page faults, first allocations
@@ -69,10 +172,6 @@ fn measure(mut f: impl FnMut(u32)) -> (Duration, Duration, u32) {
         n += 1;
     }
     ((thread_cpu() - cpu0) / n, wall0.elapsed() / n, n)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// libjpeg-turbo's benchmark on the same picture converted to RGB: compression Mpixel/s.
@@ -147,6 +246,7 @@ fn ffmpeg_mjpeg(dir: &Path, w: u32, h: u32, frames: &[Vec<u8>]) -> Option<f64> {
 }
 
 fn main() {
+    let load0 = procfs::loadavg();
     let dir = std::env::temp_dir().join(format!("deskcam-bench-camera-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let settings = EncodeSettings {
@@ -154,6 +254,7 @@ fn main() {
         subsampling: Subsampling::S420,
         flip: false,
         mirror: false,
+        rotate: deskcam::orientation::Rotation::R0,
     };
     let encoder = if cfg!(feature = "turbojpeg") {
         "libjpeg-turbo (--features turbojpeg)"
@@ -210,6 +311,7 @@ fn main() {
     println!(
         "(ratio = deskcam time / baseline time; tjbench reports wall time and starts from RGB)"
     );
+    formats(&settings);
 
     // Passthrough: a 1080p camera JPEG without DHT, as a UVC camera delivers it.
     let img = RawImage::packed(
@@ -221,14 +323,14 @@ fn main() {
     )
     .expect("frame");
     let jpeg = encode(&img, &settings).expect("encode");
-    let bare = strip_dht(&jpeg);
+    let bare = markers::without(&jpeg, markers::DHT).expect("our own JPEG");
     let hub = Hub::new();
     let (cpu, wall, n) = measure(|_| {
-        let ready = mjpeg::prepare(black_box(&bare)).expect("valid frame");
+        let ready = passthrough::prepare(black_box(&bare)).expect("valid frame");
         black_box(hub.publish(Frame::new(ready, 1920, 1080, SystemTime::now())));
     });
     let (cpu_ok, _, _) = measure(|_| {
-        let ready = mjpeg::prepare(black_box(&jpeg)).expect("valid frame");
+        let ready = passthrough::prepare(black_box(&jpeg)).expect("valid frame");
         black_box(hub.publish(Frame::new(ready, 1920, 1080, SystemTime::now())));
     });
     println!();
@@ -254,23 +356,132 @@ fn main() {
             / cpu.as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", procfs::load_report(&load0));
+    // Once per `make bench`: it compares both builds itself.
+    if !cfg!(feature = "turbojpeg") {
+        versus_ustreamer();
+    }
 }
 
-/// The same JPEG without its DHT segments.
-fn strip_dht(data: &[u8]) -> Vec<u8> {
-    let mut out = data[..2].to_vec();
-    let mut i = 2;
-    while i + 4 <= data.len() {
-        let marker = data[i + 1];
-        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
-        if marker == 0xDA {
-            out.extend_from_slice(&data[i..]);
-            return out;
+/// The V4L2 test bed, in the repository.
+fn testbed() -> Option<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/v4l2-testbed");
+    dir.join("run").exists().then_some(dir)
+}
+
+/// One server's turn: ms of CPU per frame, frames, KiB per frame.
+type Turn = (f64, f64, f64);
+
+/// deskcam and Debian's ustreamer on the same vivid camera in the test bed (see
+/// benches/camera_vs_ustreamer.sh): CPU per frame, same format and quality.
+fn versus_ustreamer() {
+    println!();
+    println!(
+        "in the V4L2 test bed: deskcam vs Debian's ustreamer, vivid 640x480 at 5 fps, q80 4:2:0, one client, 3 turns of 15 s each (median)"
+    );
+    let Some(bed) = testbed() else {
+        println!("  not measured: no V4L2 test bed (tools/v4l2-testbed)");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let default = root.join("target/release/deskcam");
+    let turbo = root.join("target/turbojpeg/release/deskcam");
+    let out = Command::new(bed.join("run"))
+        .args(["-t", "1500"])
+        .arg(format!(
+            "sh benches/camera_vs_ustreamer.sh '{}' '{}'",
+            default.display(),
+            turbo.display()
+        ))
+        .current_dir(root)
+        .output();
+    let text = match out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(e) => {
+            println!("  not measured: {e}");
+            return;
         }
-        if marker != 0xC4 {
-            out.extend_from_slice(&data[i..i + 2 + len]);
+    };
+    let tick: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("CLK_TCK ")?.trim().parse().ok())
+        .unwrap_or(100.0);
+    // (server, format) -> every turn's (ms CPU per frame, frames, KiB per frame)
+    let mut turns: std::collections::BTreeMap<(String, String), Vec<Turn>> = Default::default();
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if let ["RESULT", server, format, frames, ticks, bytes] = w[..] {
+            let (frames, ticks, bytes): (f64, f64, f64) = (
+                frames.parse().unwrap_or(0.0),
+                ticks.parse().unwrap_or(0.0),
+                bytes.parse().unwrap_or(0.0),
+            );
+            let ms = ticks / tick * 1000.0 / frames;
+            turns
+                .entry((server.to_string(), format.to_string()))
+                .or_default()
+                .push((ms, frames, bytes / frames / 1024.0));
         }
-        i += 2 + len;
     }
-    out
+    // The median turn by CPU per frame (a server that sent no frame has an infinite one), with
+    // the frames of all turns.
+    let results: std::collections::BTreeMap<_, _> = turns
+        .into_iter()
+        .map(|(key, mut v)| {
+            let frames: f64 = v.iter().map(|t| t.1).sum();
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mid = v[v.len() / 2];
+            (key, (mid.0, frames, mid.2))
+        })
+        .collect();
+    if results.is_empty() {
+        println!("  not measured: the guest printed no results:\n{text}");
+        return;
+    }
+    println!(
+        "{:<7} | {:>16} {:>7} {:>6} | {:>16} {:>7} {:>6} | {:>16} {:>7} {:>6}",
+        "format",
+        "ustreamer ms/fr",
+        "frames",
+        "",
+        "deskcam ms/fr",
+        "frames",
+        "ratio",
+        "turbo ms/fr",
+        "frames",
+        "ratio"
+    );
+    for format in ["YUYV", "UYVY"] {
+        let get = |s: &str| results.get(&(s.to_string(), format.to_string())).copied();
+        let ust = get("ustreamer").filter(|r| r.0.is_finite()).map(|r| r.0);
+        let cell = |r: Option<(f64, f64, f64)>| match r {
+            Some((ms, frames, _)) if ms.is_finite() => format!(
+                "{ms:>16.2} {frames:>7.0} {:>6}",
+                ust.map_or("n/a".into(), |u| format!("{:.2}x", ms / u))
+            ),
+            Some((_, frames, _)) => format!("{:>16} {frames:>7.0} {:>6}", "no frames", ""),
+            None => format!("{:>16} {:>7} {:>6}", "n/a", "", ""),
+        };
+        println!(
+            "{format:<7} | {} | {} | {}",
+            cell(get("ustreamer")),
+            cell(get("deskcam-default")),
+            cell(get("deskcam-turbojpeg"))
+        );
+        let kib = |s: &str| {
+            get(s)
+                .filter(|r| r.0.is_finite())
+                .map_or("n/a".into(), |r| format!("{:.1}", r.2))
+        };
+        println!(
+            "{:<7}   KiB/frame: ustreamer {}, deskcam {}, deskcam turbo {}",
+            "",
+            kib("ustreamer"),
+            kib("deskcam-default"),
+            kib("deskcam-turbojpeg")
+        );
+    }
+    println!(
+        "(frames: all turns; ratio = deskcam / ustreamer CPU per frame, target <= 1; the guest's CPU is emulated, so only the ratio means anything)"
+    );
 }

@@ -2,18 +2,16 @@
 //! at a recording X client on Xvfb, p50/p95/p99 over 1000 clicks on loopback, next to the
 //! baseline of the same XTest injection called in-process (no HTTP) in the same run.
 
-#[path = "../tests/util.rs"]
-mod util;
-#[path = "../tests/xrecord.rs"]
-mod xrecord;
-
 use std::thread;
 use std::time::{Duration, Instant};
 
-use deskcam::config::Region;
+use deskcam::geometry::Region;
 use deskcam::input::{Button, Event, Injector, Spot};
-use util::{Deskcam, KeepAlive, Xvfb};
-use xrecord::{Rec, Recorder};
+use testkit::http::KeepAlive;
+use testkit::procfs;
+use testkit::server::Deskcam;
+use testkit::stats::{ms, percentile};
+use testkit::x11::{Rec, Recorder, Xvfb};
 
 const CLICKS: usize = 1000;
 const WARMUP: usize = 50;
@@ -39,13 +37,13 @@ fn press_arrival(rec: &Recorder) -> Instant {
     }
 }
 
+/// p50, p95 and p99 in milliseconds.
 fn percentiles(mut v: Vec<Duration>) -> [f64; 3] {
-    v.sort();
-    let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0;
-    [at(0.50), at(0.95), at(0.99)]
+    [0.50, 0.95, 0.99].map(|p| ms(percentile(&mut v, p)))
 }
 
 fn main() {
+    let load0 = procfs::loadavg();
     let x = Xvfb::start(WIDTH, HEIGHT);
     let rec = Recorder::start(&x.display);
     let area = Region {
@@ -113,4 +111,5 @@ fn main() {
         p50 / d50,
         if p50 <= 2.0 { "met" } else { "MISSED" }
     );
+    println!("{}", procfs::load_report(&load0));
 }

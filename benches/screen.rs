@@ -8,27 +8,34 @@
 //!
 //! Content: a frame of ffmpeg's `testsrc2` scrolled sideways 120 times a second by an X client
 //! of this program (server-side CopyArea, so drawing costs the X server ~1 ms and us nothing).
+//!
+//! One file, longer than most: the four systems share the content, the frame reader and the table,
+//! and nothing here is used elsewhere.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
+use deskcam::jpeg::markers::{self, Extent};
+use testkit::child::Guard;
+use testkit::http::request_stream;
+use testkit::picture::{Picture, near, rgb};
+use testkit::procfs::{self, cpu_time_with_children as cpu};
+use testkit::server::{self, Deskcam};
+use testkit::stats::{ms, percentile};
+use testkit::wait::wait_until;
+use testkit::x11::{Painter, Xvfb};
+use testkit::x11rb::connection::Connection;
+use testkit::x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
 
-#[path = "../tests/painter.rs"]
-mod painter;
-#[path = "../tests/util.rs"]
-mod util;
-
-use painter::Painter;
-use util::Xvfb;
+#[path = "screen/workloads.rs"]
+mod workloads;
 
 const W: u16 = 1920;
 const H: u16 = 1080;
@@ -125,6 +132,8 @@ fn animate(display: String, moving: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
 #[derive(Clone, Copy, PartialEq)]
 enum System {
     Deskcam,
+    /// The default build with `--full-frames`: every frame encoded whole, as before bands.
+    DeskcamFull,
     DeskcamTurbo,
     Ffmpeg,
     Tutorial,
@@ -134,6 +143,7 @@ impl System {
     fn label(self) -> &'static str {
         match self {
             System::Deskcam => "deskcam (default, jpeg-encoder)",
+            System::DeskcamFull => "deskcam --full-frames (jpeg-encoder)",
             System::DeskcamTurbo => "deskcam --features turbojpeg",
             System::Ffmpeg => "ffmpeg x11grab -c:v mjpeg",
             System::Tutorial => "tutorial Flask + pyautogui",
@@ -141,24 +151,23 @@ impl System {
     }
 }
 
-/// A running streamer, killed on drop.
-struct Running {
-    child: Child,
+/// A running streamer, stopped on drop.
+enum Running {
+    Deskcam(Deskcam),
+    Other(Guard),
+}
+
+impl Running {
+    fn pid(&self) -> u32 {
+        match self {
+            Running::Deskcam(d) => d.child.id(),
+            Running::Other(child) => child.id(),
+        }
+    }
 }
 
 /// The streamer and the byte stream its frames arrive on.
 type Started = (Running, Box<dyn Read + Send>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn turbo_binary() -> PathBuf {
-    manifest().join("target/turbojpeg/release/deskcam")
-}
 
 fn venv_python() -> PathBuf {
     manifest().join("target/bench-venv/bin/python")
@@ -191,14 +200,6 @@ fn prepare_venv() -> Result<(), String> {
     Ok(())
 }
 
-fn http_get(addr: SocketAddr, path: &str) -> TcpStream {
-    let s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    (&s).write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .unwrap();
-    s
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -207,13 +208,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(system: System, display: &str, scratch: &Path) -> Result<Started, String> {
+/// Starts `system` grabbing at most `fps` frames a second.
+fn start(system: System, display: &str, scratch: &Path, fps: u32) -> Result<Started, String> {
+    let fps = fps.to_string();
     match system {
-        System::Deskcam | System::DeskcamTurbo => {
-            let bin = if system == System::Deskcam {
-                PathBuf::from(env!("CARGO_BIN_EXE_deskcam"))
+        System::Deskcam | System::DeskcamFull | System::DeskcamTurbo => {
+            let bin = if system == System::DeskcamTurbo {
+                server::turbojpeg_binary()
             } else {
-                turbo_binary()
+                server::binary()
             };
             if !bin.exists() {
                 return Err(format!(
@@ -221,35 +224,31 @@ fn start(system: System, display: &str, scratch: &Path) -> Result<Started, Strin
                     bin.display()
                 ));
             }
-            let mut child = Command::new(bin)
-                .args(["--source", "screen", "--display", display, "--fps", "1000"])
-                .args(["--listen", "127.0.0.1:0", "--quiet"])
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| e.to_string())?;
-            let mut err = BufReader::new(child.stderr.take().unwrap());
-            let mut line = String::new();
-            err.read_line(&mut line).map_err(|e| e.to_string())?;
-            let addr: SocketAddr = line
-                .split("http://")
-                .nth(1)
-                .and_then(|a| a.trim().trim_end_matches('/').parse().ok())
-                .ok_or(format!("deskcam said {line:?}"))?;
-            thread::spawn(move || for _ in err.lines() {});
-            Ok((Running { child }, Box::new(http_get(addr, "/stream"))))
+            let mut args = vec!["--source", "screen", "--display", display, "--fps", &fps];
+            args.push("--quiet");
+            if system == System::DeskcamFull {
+                args.push("--full-frames");
+            }
+            let d = Deskcam::launch(&bin, &args, &[])?;
+            let stream = request_stream(d.addr, "/stream");
+            Ok((Running::Deskcam(d), Box::new(stream)))
         }
         System::Ffmpeg => {
             let mut child = Command::new("ffmpeg")
-                .args(["-v", "error", "-f", "x11grab", "-framerate", "1000"])
+                .args(["-v", "error", "-f", "x11grab", "-framerate", &fps])
                 .args(["-video_size", "1920x1080", "-i", display])
                 .args(["-c:v", "mjpeg", "-q:v", "5", "-fps_mode", "passthrough"])
+                // Millisecond timestamps: at -framerate 30 two grabs can fall into one 1/30 s
+                // tick, and the muxer stops ffmpeg on the repeated timestamp.
+                .args(["-enc_time_base", "1/1000"])
                 .args(["-f", "mpjpeg", "-"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
+                .map(Guard)
                 .map_err(|e| e.to_string())?;
-            let out = child.stdout.take().unwrap();
-            Ok((Running { child }, Box::new(out)))
+            let out = child.stdout.take().expect("stdout is piped");
+            Ok((Running::Other(child), Box::new(out)))
         }
         System::Tutorial => {
             prepare_venv()?;
@@ -273,58 +272,19 @@ fn start(system: System, display: &str, scratch: &Path) -> Result<Started, Strin
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
+                .map(Guard)
                 .map_err(|e| e.to_string())?;
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let t0 = Instant::now();
-            while TcpStream::connect(addr).is_err() {
-                if t0.elapsed() > Duration::from_secs(30) {
-                    return Err("the Flask app did not start listening".into());
-                }
-                thread::sleep(Duration::from_millis(100));
+            if !wait_until(Duration::from_secs(30), || TcpStream::connect(addr).is_ok()) {
+                return Err("the Flask app did not start listening".into());
             }
-            Ok((Running { child }, Box::new(http_get(addr, "/video_feed"))))
+            let stream = request_stream(addr, "/video_feed");
+            Ok((Running::Other(child), Box::new(stream)))
         }
     }
 }
 
 // ---------------------------------------------------------------- reading frames
-
-/// Where the JPEG starting at `buf[0]` (SOI) ends, walking its segments and then its entropy-
-/// coded data (where 0xFF is always stuffed, so the first FF xx that is not 00 or RSTn is EOI).
-fn jpeg_end(buf: &[u8]) -> Option<usize> {
-    let mut i = 2;
-    loop {
-        if i + 4 > buf.len() {
-            return None;
-        }
-        if buf[i] != 0xFF {
-            return Some(usize::MAX); // not a JPEG after all: skip it
-        }
-        let marker = buf[i + 1];
-        if marker == 0xFF {
-            i += 1;
-            continue;
-        }
-        let len = u16::from_be_bytes([buf[i + 2], buf[i + 3]]) as usize;
-        i += 2 + len;
-        if marker == 0xDA {
-            break;
-        }
-    }
-    while i + 1 < buf.len() {
-        if buf[i] == 0xFF {
-            let m = buf[i + 1];
-            if m == 0xD9 {
-                return Some(i + 2);
-            }
-            if m != 0 && !(0xD0..=0xD7).contains(&m) && m != 0xFF {
-                return Some(usize::MAX);
-            }
-        }
-        i += 1;
-    }
-    None
-}
 
 /// Arrival time and bytes of every frame; a counter for the throughput phase.
 struct Reader {
@@ -355,15 +315,17 @@ fn read_frames(mut stream: Box<dyn Read + Send>) -> Reader {
                     buf.drain(..buf.len() - keep_last);
                     break;
                 };
-                match jpeg_end(&buf[start..]) {
-                    None => {
+                // The streams carry no usable length for every system: the JPEG's own
+                // structure says where it ends.
+                match markers::extent(&buf[start..]) {
+                    Extent::Incomplete => {
                         buf.drain(..start);
                         break;
                     }
-                    Some(usize::MAX) => {
+                    Extent::Malformed => {
                         buf.drain(..start + 2);
                     }
-                    Some(end) => {
+                    Extent::Complete(end) => {
                         let now = Instant::now();
                         c.fetch_add(1, Ordering::Relaxed);
                         b.fetch_add(end as u64, Ordering::Relaxed);
@@ -384,33 +346,11 @@ fn read_frames(mut stream: Box<dyn Read + Send>) -> Reader {
     }
 }
 
-/// CPU time of a process and its waited-for children (utime, stime, cutime, cstime).
-fn cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let f: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    // After ")": state is field 3, so utime, stime, cutime, cstime (14..17) are entries 11..15.
-    let ticks: i64 = f
-        .get(11..15)
-        .map_or(0, |v| v.iter().filter_map(|t| t.parse::<i64>().ok()).sum());
-    Duration::from_millis(ticks.max(0) as u64 * 10)
-}
-
-/// The colour at the marker's centre, decoding at 1/8 scale (DCT scaling: a few ms per frame).
-fn marker_colour(jpeg: &[u8]) -> Option<[u8; 3]> {
-    let mut d = jpeg_decoder::Decoder::new(jpeg);
-    d.read_info().ok()?;
-    d.scale(W / 8, H / 8).ok()?;
-    let px = d.decode().ok()?;
-    let info = d.info()?;
-    let (x, y) = (
-        128 * info.width as usize / W as usize,
-        128 * info.height as usize / H as usize,
-    );
-    let i = (y * info.width as usize + x) * 3;
-    px.get(i..i + 3).map(|p| [p[0], p[1], p[2]])
+/// The colour at (`x`, `y`) (a marker's centre), decoding at 1/8 scale (DCT scaling: a few ms
+/// per frame).
+fn marker_colour(jpeg: &[u8], x: usize, y: usize) -> Option<[u8; 3]> {
+    let p = Picture::decode_scaled(jpeg, W / 8, H / 8).ok()?;
+    Some(p.at_fraction(x as f64 / f64::from(W), y as f64 / f64::from(H)))
 }
 
 struct Row {
@@ -438,15 +378,13 @@ fn measure(
     scratch: &Path,
 ) -> Result<Figures, String> {
     moving.store(true, Ordering::Relaxed);
-    let (run, stream) = start(system, &x.display, scratch)?;
-    let pid = run.child.id();
+    let (run, stream) = start(system, &x.display, scratch, 1000)?;
+    let pid = run.pid();
     let reader = read_frames(stream);
-    let t0 = Instant::now();
-    while reader.count.load(Ordering::Relaxed) < 3 {
-        if t0.elapsed() > Duration::from_secs(30) {
-            return Err("no frames within 30 s".into());
-        }
-        thread::sleep(Duration::from_millis(50));
+    if !wait_until(Duration::from_secs(30), || {
+        reader.count.load(Ordering::Relaxed) >= 3
+    }) {
+        return Err("no frames within 30 s".into());
     }
     thread::sleep(Duration::from_secs(1)); // past start-up
 
@@ -483,15 +421,11 @@ fn measure(
     reader.keep.store(true, Ordering::Relaxed);
     let mut lat = Vec::new();
     for i in 0..LATENCY_SAMPLES {
-        let (rgb, want) = if i % 2 == 0 {
-            (0xFF0000, [255u8, 0, 0])
-        } else {
-            (0x0000FF, [0, 0, 255])
-        };
+        let colour = if i % 2 == 0 { 0xFF0000 } else { 0x0000FF };
         thread::sleep(Duration::from_millis(300));
         while reader.frames.try_recv().is_ok() {}
         let t = Instant::now();
-        painter.fill(rgb, 64, 64, 128, 128);
+        painter.fill(colour, 64, 64, 128, 128);
         loop {
             let (arrived, jpeg) = reader
                 .frames
@@ -500,27 +434,21 @@ fn measure(
             if arrived < t {
                 continue;
             }
-            let hit = marker_colour(&jpeg).is_some_and(|c| {
-                c.iter()
-                    .zip(want)
-                    .all(|(&g, w)| (g as i32 - w as i32).abs() < 48)
-            });
-            if hit {
+            if marker_colour(&jpeg, 128, 128).is_some_and(|c| near(c, rgb(colour), 47)) {
                 lat.push(arrived - t);
                 break;
             }
         }
     }
     drop(run);
-    lat.sort();
     Ok(Figures {
         fps,
         cpu: cpu_moving,
         xvfb_cpu,
         static_cpu,
         static_fps,
-        p50: lat[lat.len() / 2],
-        p95: lat[(lat.len() * 95 / 100).min(lat.len() - 1)],
+        p50: percentile(&mut lat, 0.5),
+        p95: percentile(&mut lat, 0.95),
         bytes,
     })
 }
@@ -528,8 +456,9 @@ fn measure(
 /// One frame's encode time with the default encoder on one core (median of 9), for the
 /// latency target "p50 <= 1.2x one frame's encode time".
 fn encode_time() -> Duration {
-    use deskcam::config::{Quality, Subsampling};
-    use deskcam::encode::{EncodeSettings, PixelFormat, RawImage, encode};
+    use deskcam::encode::{EncodeSettings, encode};
+    use deskcam::image::{PixelFormat, RawImage};
+    use deskcam::jpeg::{Quality, Subsampling};
     let img = RawImage::packed(
         PixelFormat::Bgrx32,
         W.into(),
@@ -543,30 +472,16 @@ fn encode_time() -> Duration {
         subsampling: Subsampling::S420,
         flip: false,
         mirror: false,
+        rotate: deskcam::orientation::Rotation::R0,
     };
     let mut t: Vec<Duration> = (0..9)
         .map(|_| {
             let t0 = Instant::now();
-            encode(&img, &s).unwrap();
+            encode(&img, &s).expect("encode");
             t0.elapsed()
         })
         .collect();
-    t.sort();
-    t[4]
-}
-
-/// Other work on this shared machine moves the figures; the load average says how much.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
+    percentile(&mut t, 0.5)
 }
 
 fn main() {
@@ -586,14 +501,16 @@ fn main() {
         thread::spawn(move || animate(d, m, s))
     };
     let painter = Painter::new(&x.display);
-    let load0 = loadavg();
+    let load0 = procfs::loadavg();
     let enc = encode_time();
     let cpus = thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "screen bench on {} (1920x1080, {cpus} CPUs); one 1080p testsrc2 encode with jpeg-encoder: {} ms",
+        "screen bench on {} (1920x1080, {cpus} CPUs); one 1080p testsrc2 encode with jpeg-encoder: {:.1} ms",
         x.display,
         ms(enc)
     );
+    // `cargo bench --bench screen -- workloads` runs only the band workloads' table.
+    let only_workloads = std::env::args().any(|a| a == "workloads");
     let rows = Mutex::new(Vec::new());
     for system in [
         System::Deskcam,
@@ -601,6 +518,9 @@ fn main() {
         System::Ffmpeg,
         System::Tutorial,
     ] {
+        if only_workloads {
+            break;
+        }
         eprintln!("measuring {} ...", system.label());
         let result = measure(system, &x, &painter, &moving, &scratch);
         if let Err(e) = &result {
@@ -610,6 +530,10 @@ fn main() {
             label: system.label(),
             result,
         });
+    }
+    let mut workload_table = String::new();
+    if !std::env::args().any(|a| a == "main") {
+        workload_table = workloads::table(&x, &moving, &scratch, enc);
     }
     stop.store(true, Ordering::Relaxed);
     let _ = animator.join();
@@ -628,7 +552,7 @@ fn main() {
     for r in &rows {
         match &r.result {
             Ok(f) => println!(
-                "| {} | {:.1} | {:.0} | {:.0} | {:.0} | {} | {:.2} | {:.1} | {} / {} | {} |",
+                "| {} | {:.1} | {:.0} | {:.0} | {:.0} | {} | {:.2} | {:.1} | {:.1} / {:.1} | {} |",
                 r.label,
                 f.fps,
                 f.cpu,
@@ -644,12 +568,10 @@ fn main() {
             Err(e) => println!("| {} | not measured: {e} | | | | | | | | |", r.label),
         }
     }
+    println!("\n{}", procfs::load_report(&load0));
     println!(
-        "\nLoad average (1/5/15 min) before: {load0}; after: {}",
-        loadavg()
-    );
-    println!(
-        "One 1080p encode (jpeg-encoder, one core): {} ms; CPU % is of one core, streamer process and its children (not Xvfb, not this reader).",
+        "One 1080p encode (jpeg-encoder, one core): {:.1} ms; CPU % is of one core, streamer process and its children (not Xvfb, not this reader).",
         ms(enc)
     );
+    print!("{workload_table}");
 }

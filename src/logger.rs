@@ -5,6 +5,8 @@ use std::io::Write;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
+use crate::clock::time_of_day;
+
 struct Stderr;
 
 impl Log for Stderr {
@@ -19,14 +21,12 @@ impl Log for Stderr {
                 Level::Warn => "warning: ",
                 _ => "",
             };
-            // HH:MM:SS.mmm of the UTC clock (the pattern's clock, without the zone).
-            let now = crate::source::draw::clock(std::time::SystemTime::now());
+            let now = time_of_day(std::time::SystemTime::now());
             // Not eprintln!: it panics when stderr is a closed pipe (`deskcam | head`), and a
             // log line must never take a thread down.
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "{} deskcam: {level}{}",
-                &now[..12],
+                "{now} deskcam: {level}{}",
                 r.args()
             );
         }

@@ -35,6 +35,16 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::ListControls(device) => match deskcam::source::camera::list::controls(&device) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("deskcam: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run(config) => {
             deskcam::logger::init(config.quiet);
             match deskcam::run(*config) {

@@ -12,7 +12,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use crate::util;
+use deskcam::jpeg::markers;
+use testkit::http::get;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,7 +45,7 @@ fn build(target: &str) -> PathBuf {
 }
 
 /// A deskcam started from any command line (under qemu-user, or from an unpacked package),
-/// killed on drop. `util::Deskcam` always starts this build's own binary.
+/// killed on drop. `testkit::server::Deskcam` always starts this build's own binary.
 pub struct Served {
     child: Child,
     pub addr: SocketAddr,
@@ -106,9 +107,9 @@ fn serves_snapshot_and_stream(target: &str) {
         .args(["--size", "640x360", "--idle-stop", "0"]);
     let d = Served::start(cmd);
 
-    let reply = util::get(d.addr, "/snapshot");
+    let reply = get(d.addr, "/snapshot");
     assert_eq!(reply.status, 200, "{target}: {}", reply.head);
-    assert_eq!(util::jpeg_size(&reply.body), Some((640, 360)), "{target}");
+    assert_eq!(markers::size(&reply.body), Some((640, 360)), "{target}");
     let mut decoder = jpeg_decoder::Decoder::new(&reply.body[..]);
     let pixels = decoder.decode().expect("the snapshot decodes");
     let info = decoder.info().expect("image info");

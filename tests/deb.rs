@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::arm::Served;
-use crate::util;
+use deskcam::jpeg::markers;
+use testkit::http::get;
 
 /// Debian architecture and the machine `readelf -h` reports for its binary.
 const ARCHES: [(&str, &str); 3] = [
@@ -181,9 +182,9 @@ fn unit_is_accepted_and_its_command_serves_the_pattern() {
     let mut cmd = Command::new(&binary);
     cmd.args(words);
     let d = Served::start(cmd);
-    let reply = util::get(d.addr, "/snapshot");
+    let reply = get(d.addr, "/snapshot");
     assert_eq!(reply.status, 200, "{}", reply.head);
-    assert_eq!(util::jpeg_size(&reply.body), Some((320, 240)));
+    assert_eq!(markers::size(&reply.body), Some((320, 240)));
 }
 
 /// Every check `tests/deb/systemd.sh` must pass.

@@ -2,61 +2,41 @@
 //! of a static screen, change-to-client latency, the X server going away and coming back at a
 //! new size, and a missing display.
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, WindowClass};
-
-use crate::painter::Painter;
-use crate::util::{self, Deskcam, MjpegReader, Xvfb, wait_until};
-
-struct Picture {
-    width: u32,
-    height: u32,
-    rgb: Vec<u8>,
-}
-
-impl Picture {
-    fn decode(jpeg: &[u8]) -> Picture {
-        let mut d = jpeg_decoder::Decoder::new(jpeg);
-        let rgb = d.decode().expect("a valid JPEG");
-        let info = d.info().unwrap();
-        assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24);
-        Picture {
-            width: info.width.into(),
-            height: info.height.into(),
-            rgb,
-        }
-    }
-
-    fn at(&self, x: u32, y: u32) -> [u8; 3] {
-        let i = ((y * self.width + x) * 3) as usize;
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
-    }
-
-    fn brightest_in(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> u8 {
-        let mut max = 0;
-        for y in y0..y1.min(self.height) {
-            for x in x0..x1.min(self.width) {
-                max = max.max(*self.at(x, y).iter().max().unwrap());
-            }
-        }
-        max
-    }
-}
+use deskcam::jpeg::markers;
+use testkit::child::{ffmpeg_reads, tool};
+use testkit::http::{self, MjpegReader, State};
+use testkit::picture::{Picture, Rgb, rgb};
+use testkit::server::{Deskcam, refused};
+use testkit::wait::wait_until;
+use testkit::x11::{Painter, Xvfb};
+use testkit::x11rb::connection::Connection;
+use testkit::x11rb::protocol::xproto::{ConnectionExt as _, CreateWindowAux, WindowClass};
 
 /// Within JPEG tolerance of `want` (0xRRGGBB).
-fn near(got: [u8; 3], want: u32) -> bool {
-    let want = [(want >> 16) as u8, (want >> 8) as u8, want as u8];
-    got.iter()
-        .zip(want)
-        .all(|(&g, w)| (g as i32 - w as i32).abs() <= 24)
+fn near(got: Rgb, want: u32) -> bool {
+    testkit::picture::near(got, rgb(want), 24)
 }
 
 fn snapshot(d: &Deskcam) -> Picture {
-    let r = util::get(d.addr, "/snapshot");
+    let r = http::get(d.addr, "/snapshot");
     assert_eq!(r.status, 200, "{}", r.text());
-    Picture::decode(&r.body)
+    Picture::decode(&r.body).expect("a JPEG")
+}
+
+fn state(d: &Deskcam) -> State {
+    State::fetch(d.addr)
+}
+
+/// Waits (bounded) until /state reports `area` as the streamed area: the capture thread
+/// publishes it beside the frames, so a client may see a frame of a new size a moment first.
+fn state_shows_area(d: &Deskcam, area: &str) {
+    let shown = wait_until(Duration::from_secs(5), || {
+        state(d).str("area") == Some(area)
+    });
+    assert!(shown, "{}", state(d));
 }
 
 /// Waits (bounded) until a snapshot shows `want` at (x, y); returns that snapshot.
@@ -75,6 +55,13 @@ fn snapshot_showing(d: &Deskcam, x: u32, y: u32, want: u32) -> Picture {
         p.at(x, y)
     );
     p
+}
+
+/// deskcam streaming `display` must refuse to start, with one line holding `needle`.
+fn screen_refused(display: &str, extra: &[&str], needle: &str) {
+    let mut args = vec!["--source", "screen", "--display", display];
+    args.extend_from_slice(extra);
+    refused(&args, needle);
 }
 
 fn screen(display: &str, extra: &[&str]) -> Deskcam {
@@ -155,11 +142,9 @@ fn without_mit_shm_falls_back_to_get_image_with_one_warning() {
     p.fill(0xFF0000, 0, 0, 320, 240);
     let pic = snapshot_showing(&d, 160, 120, 0xFF0000);
     assert_eq!((pic.width, pic.height), (320, 240));
-    assert!(wait_until(Duration::from_secs(5), || util::get(
-        d.addr, "/state"
-    )
-    .text()
-    .contains("\"capture\":\"GetImage\"")));
+    assert!(wait_until(Duration::from_secs(5), || state(&d)
+        .str("capture")
+        == Some("GetImage")));
     let log = d.log();
     assert_eq!(log.matches("using plain GetImage").count(), 1, "{log}");
 }
@@ -175,24 +160,15 @@ fn region_streams_only_that_rectangle() {
     let pic = snapshot_showing(&d, 50, 50, 0xFF0000);
     assert_eq!((pic.width, pic.height), (200, 100));
     assert!(near(pic.at(150, 50), 0x000000), "{:?}", pic.at(150, 50));
-    let state = util::get(d.addr, "/state").text();
-    assert!(state.contains("\"area\":\"200x100+300+200\""), "{state}");
+    state_shows_area(&d, "200x100+300+200");
 }
 
 #[test]
 fn region_outside_the_screen_is_one_line_and_exit_2() {
     let x = Xvfb::start(320, 240);
-    util::refused(
-        &[
-            "--source",
-            "screen",
-            "--display",
-            &x.display,
-            "--region",
-            "200x200+200+100",
-            "--listen",
-            "127.0.0.1:0",
-        ],
+    screen_refused(
+        &x.display,
+        &["--region", "200x200+200+100"],
         "does not fit the 320x240 screen",
     );
 }
@@ -208,12 +184,11 @@ fn cursor_drawn_at_pointer_and_left_out_with_no_cursor() {
     p.fill(0xFF0000, 600, 440, 40, 40);
     snapshot_showing(&with, 620, 460, 0xFF0000);
     snapshot_showing(&without, 620, 460, 0xFF0000);
-    let status = std::process::Command::new("xdotool")
-        .args(["mousemove", "200", "150"])
-        .env("DISPLAY", &x.display)
-        .status()
-        .expect("xdotool must be installed (tools/deps.sh installs it)");
-    assert!(status.success());
+    tool(
+        Command::new("xdotool")
+            .args(["mousemove", "200", "150"])
+            .env("DISPLAY", &x.display),
+    );
     // Xvfb's default cursor is the black-and-white X: white pixels appear around the pointer.
     let mut last = 0;
     let shown = wait_until(Duration::from_secs(5), || {
@@ -233,46 +208,46 @@ fn cursor_drawn_at_pointer_and_left_out_with_no_cursor() {
 }
 
 #[test]
-fn static_screen_costs_almost_nothing_and_still_sends_about_once_a_second() {
+fn a_static_screen_is_not_grabbed_again_and_still_sent_about_once_a_second() {
     let x = Xvfb::start(1280, 720);
     let d = screen(&x.display, &[]);
     let mut s = MjpegReader::get(d.addr, "/stream");
     assert!(s.head.contains("200"), "{}", s.head);
     s.next_part().expect("first frame");
-    // Let start-up work (first grab, encoder threads) settle before measuring.
-    let settle = Instant::now();
-    while settle.elapsed() < Duration::from_millis(1500) {
-        s.next_part().expect("frame");
-    }
+    // Start-up work (first grab, cursor shape) settles within a moment.
+    s.next_part().expect("frame");
+    let before = state(&d);
+    let (grabs0, frames0) = (before.int("grabs"), before.int("frames"));
     let pid = d.child.id();
-    let cpu0 = util::cpu_time(pid);
+    let cpu0 = testkit::procfs::cpu_time(pid);
     let t0 = Instant::now();
-    let mut frames = 0;
+    let mut parts = 0;
     while t0.elapsed() < Duration::from_secs(5) {
         s.next_part()
             .expect("the stream must go on while the screen is static");
-        frames += 1;
+        parts += 1;
     }
-    let wall = t0.elapsed();
-    let cpu = util::cpu_time(pid) - cpu0;
-    let share = cpu.as_secs_f64() / wall.as_secs_f64();
+    let after = state(&d);
+    // The CPU share is printed for the record; the figure that matters is in `make bench`.
+    let cpu = testkit::procfs::cpu_time(pid) - cpu0;
     eprintln!(
-        "static 1280x720: {frames} frames in {wall:?}, cpu {cpu:?} = {:.2}% of a core",
-        share * 100.0
+        "static 1280x720: {parts} parts in {:?}, cpu {cpu:?}",
+        t0.elapsed()
+    );
+    assert!(grabs0.is_some() && frames0.is_some(), "{}", before.0);
+    assert_eq!(
+        (after.int("grabs"), after.int("frames")),
+        (grabs0, frames0),
+        "nothing changed on screen, so nothing may be grabbed or encoded"
     );
     assert!(
-        share < 0.02,
-        "static screen used {:.2}% of a core",
-        share * 100.0
-    );
-    assert!(
-        (3..=8).contains(&frames),
-        "{frames} frames in 5 s on a static screen (expected about one a second)"
+        (3..=8).contains(&parts),
+        "{parts} parts in 5 s on a static screen (expected the last frame about once a second)"
     );
 }
 
 #[test]
-fn change_reaches_a_connected_client_within_200_ms() {
+fn a_change_reaches_a_connected_client() {
     let x = Xvfb::start(800, 600);
     let d = screen(&x.display, &["--no-cursor"]);
     let p = Painter::new(&x.display);
@@ -285,29 +260,27 @@ fn change_reaches_a_connected_client_within_200_ms() {
         .into_iter()
         .enumerate()
     {
-        // Let the previous change's frames pass first.
-        std::thread::sleep(Duration::from_millis(150));
         let t0 = Instant::now();
         p.fill(colour, 100 * i as i16, 100, 100, 100);
         loop {
             let (_, jpeg) = s.next_part().expect("frame");
-            if near(Picture::decode(&jpeg).at(100 * i as u32 + 50, 150), colour) {
+            if near(
+                Picture::decode(&jpeg)
+                    .expect("a JPEG")
+                    .at(100 * i as u32 + 50, 150),
+                colour,
+            ) {
                 break;
             }
             assert!(
                 t0.elapsed() < Duration::from_secs(5),
-                "change never arrived"
+                "change {i} never arrived"
             );
         }
         latencies.push(t0.elapsed());
     }
-    latencies.sort();
+    // Speed is measured by `make bench` (benches/screen.rs), not asserted here.
     eprintln!("change -> client latencies: {latencies:?}");
-    assert!(
-        latencies[2] < Duration::from_millis(200),
-        "median latency {:?}",
-        latencies[2]
-    );
 }
 
 /// An in-place RandR resize, as a user changing resolution: Xvfb cannot grow past its start
@@ -317,16 +290,11 @@ fn change_reaches_a_connected_client_within_200_ms() {
 fn randr_mode_switch_streams_the_new_size() {
     let x = Xvfb::start(1024, 768);
     let xrandr = |args: &[&str]| {
-        let out = std::process::Command::new("xrandr")
-            .args(["--display", &x.display])
-            .args(args)
-            .output()
-            .expect("xrandr must be installed (tools/deps.sh installs x11-xserver-utils)");
-        assert!(
-            out.status.success(),
-            "xrandr {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        tool(
+            Command::new("xrandr")
+                .args(["--display", &x.display])
+                .args(args),
+        )
     };
     xrandr(&[
         "--newmode",
@@ -345,21 +313,17 @@ fn randr_mode_switch_streams_the_new_size() {
     let d = screen(&x.display, &["--no-cursor"]);
     let mut s = MjpegReader::get(d.addr, "/stream");
     let (_, jpeg) = s.next_part().expect("first frame");
-    assert_eq!(util::jpeg_size(&jpeg), Some((1024, 768)));
+    assert_eq!(markers::size(&jpeg), Some((1024, 768)));
     for (mode, want) in [("800x600_t", (800, 600)), ("1024x768", (1024, 768))] {
         xrandr(&["--output", "screen", "--mode", mode]);
         let t0 = Instant::now();
         let mut size = None;
         while t0.elapsed() < Duration::from_secs(10) && size != Some(want) {
             let (_, jpeg) = s.next_part().expect("the stream survives the resize");
-            size = util::jpeg_size(&jpeg);
+            size = markers::size(&jpeg);
         }
         assert_eq!(size, Some(want), "{}", d.log());
-        let state = util::get(d.addr, "/state").text();
-        assert!(
-            state.contains(&format!("\"area\":\"{}x{}+0+0\"", want.0, want.1)),
-            "{state}"
-        );
+        state_shows_area(&d, &format!("{}x{}+0+0", want.0, want.1));
     }
 }
 
@@ -370,15 +334,14 @@ fn x_server_restart_at_a_new_size_reconnects() {
     let d = screen(&display, &["--no-cursor"]);
     let mut s = MjpegReader::get(d.addr, "/stream");
     let (_, jpeg) = s.next_part().expect("first frame");
-    assert_eq!(util::jpeg_size(&jpeg), Some((640, 480)));
+    assert_eq!(markers::size(&jpeg), Some((640, 480)));
     drop(first);
     // Offline, the stream shows the NO SIGNAL picture and the process stays up.
     assert!(
-        wait_until(Duration::from_secs(5), || util::get(d.addr, "/state")
-            .text()
-            .contains("\"online\":false")),
+        wait_until(Duration::from_secs(5), || state(&d).bool("online")
+            == Some(false)),
         "{}",
-        util::get(d.addr, "/state").text()
+        state(&d)
     );
     let _second = Xvfb::start_on(&display, 800, 600);
     let t0 = Instant::now();
@@ -387,31 +350,20 @@ fn x_server_restart_at_a_new_size_reconnects() {
         let (_, jpeg) = s
             .next_part()
             .expect("the stream survives the X server restart");
-        size = util::jpeg_size(&jpeg);
+        size = markers::size(&jpeg);
         if size == Some((800, 600)) {
             break;
         }
     }
     assert_eq!(size, Some((800, 600)), "{}", d.log());
-    let state = util::get(d.addr, "/state").text();
-    assert!(state.contains("\"online\":true"), "{state}");
-    assert!(state.contains("\"area\":\"800x600+0+0\""), "{state}");
+    state_shows_area(&d, "800x600+0+0");
+    assert_eq!(state(&d).bool("online"), Some(true), "{}", state(&d));
 }
 
 #[test]
 fn a_16_bit_display_is_refused_with_one_line_not_wrong_colours() {
     let x = Xvfb::start_depth(320, 240, 16);
-    util::refused(
-        &[
-            "--source",
-            "screen",
-            "--display",
-            &x.display,
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        "uses depth 16",
-    );
+    screen_refused(&x.display, &[], "uses depth 16");
 }
 
 #[test]
@@ -421,21 +373,7 @@ fn missing_display_is_one_line_and_exit_2() {
         .map(|n| format!(":{n}"))
         .find(|d| !std::path::Path::new(&format!("/tmp/.X11-unix/X{}", &d[1..])).exists())
         .expect("a free display number");
-    let (code, out, err) = util::run_to_end(&[
-        "--source",
-        "screen",
-        "--display",
-        &display,
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(out.is_empty(), "{out}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(
-        err.contains(&format!("cannot open X display {display}")),
-        "{err}"
-    );
+    screen_refused(&display, &[], &format!("cannot open X display {display}"));
 }
 
 #[test]
@@ -445,25 +383,11 @@ fn monitor_by_index_or_name_and_unknown_monitor_lists_them() {
     for m in ["0", "screen"] {
         let d = screen(&x.display, &["--no-cursor", "--monitor", m]);
         // /state gets the source's facts from the capture thread, just after start-up.
-        let mut state = String::new();
-        let ok = wait_until(Duration::from_secs(5), || {
-            state = util::get(d.addr, "/state").text();
-            state.contains("\"area\":")
-        });
-        assert!(ok, "{state}");
-        assert!(state.contains("\"area\":\"640x480+0+0\""), "{m}: {state}");
+        state_shows_area(&d, "640x480+0+0");
     }
-    util::refused(
-        &[
-            "--source",
-            "screen",
-            "--display",
-            &x.display,
-            "--monitor",
-            "HDMI-9",
-            "--listen",
-            "127.0.0.1:0",
-        ],
+    screen_refused(
+        &x.display,
+        &["--monitor", "HDMI-9"],
         "has monitors 0=screen",
     );
 }
@@ -474,38 +398,18 @@ fn monitor_by_index_or_name_and_unknown_monitor_lists_them() {
 fn ffmpeg_reads_the_desktop_stream() {
     let x = Xvfb::start(640, 480);
     let d = screen(&x.display, &[]);
-    let probe = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name,width,height",
-        ])
-        .args(["-of", "csv=p=0", &d.url("/stream")])
-        .output()
-        .expect("ffprobe must be installed");
-    let found = String::from_utf8_lossy(&probe.stdout);
-    assert_eq!(
-        found.trim(),
-        "mjpeg,640,480",
-        "{}",
-        String::from_utf8_lossy(&probe.stderr)
+    let probe = tool(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_name,width,height",
+            ])
+            .args(["-of", "csv=p=0", &d.url("/stream")]),
     );
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-i", &d.url("/stream")])
-        .args(["-frames:v", "3", "-f", "null", "-"])
-        .output()
-        .expect("ffmpeg must be installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(probe.stdout.trim(), "mjpeg,640,480", "{}", probe.stderr);
+    ffmpeg_reads(&d.url("/stream"), 3);
 }
 
 /// A change-driven source makes no frames while nothing changes, yet `?fresh=1` promises a
@@ -514,20 +418,11 @@ fn ffmpeg_reads_the_desktop_stream() {
 fn fresh_snapshot_of_a_static_screen_is_taken_after_the_request() {
     let x = Xvfb::start(640, 480);
     let d = screen(&x.display, &["--no-cursor"]);
-    assert_eq!(util::get(d.addr, "/snapshot").status, 200);
+    assert_eq!(http::get(d.addr, "/snapshot").status, 200);
     for _ in 0..3 {
-        let asked = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
+        let asked = http::epoch_seconds();
         let started = Instant::now();
-        let r = util::get(d.addr, "/snapshot?fresh=1");
-        assert_eq!(r.status, 200, "{}", r.text());
-        let ts: f64 = r.header("X-Timestamp").unwrap().parse().unwrap();
-        assert!(
-            ts >= asked - 0.001,
-            "frame from {ts} predates the request at {asked}"
-        );
+        http::assert_taken_after(&http::get(d.addr, "/snapshot?fresh=1"), asked);
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "took {:?}",

@@ -27,9 +27,12 @@ case $target in
     linker=arm-linux-gnueabihf-gcc qemu=qemu-arm sysroot=/usr/arm-linux-gnueabihf
     features=turbojpeg machine=armv7l ;;
   aarch64-unknown-linux-musl)
-    # rust-lld (shipped with rustup) links musl's own start files: no C cross toolchain, fully
+    # rust-lld (shipped with rustup) links musl's own start files: no musl C toolchain, fully
     # static. libjpeg-turbo would need a musl C cross compiler, which Debian lacks, so this
     # build keeps the pure-Rust encoder.
+    # ring (rustls's cryptography) has C and assembly parts; they call nothing from the C
+    # library, so Debian's glibc cross gcc compiles them and rust-lld links them with musl.
+    export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
     linker=rust-lld qemu=qemu-aarch64 sysroot=
     features= machine=aarch64 ;;
   *) echo "tools/cross.sh: unknown target '$target'" >&2; usage ;;

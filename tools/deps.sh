@@ -28,6 +28,7 @@ case "${1:-build}" in
     want xrandr x11-xserver-utils
     want xsetroot x11-xserver-utils
     want xdotool xdotool
+    want setxkbmap x11-xkb-utils                        # control: keyboard layouts on Xvfb
     want chromium chromium
     want node nodejs
     want npm npm
@@ -39,6 +40,9 @@ case "${1:-build}" in
     want file file                                      # camera: JPEG sizes in the test bed guest
     want ustreamer ustreamer                            # camera: the peer compared in the test bed
     want tjbench libjpeg-turbo-progs                    # camera bench: libjpeg-turbo baseline
+    want openssl openssl                                # HTTPS tests: the test CA
+    want certutil libnss3-tools                         # HTTPS tests: Chromium trusts the test CA
+    want nginx nginx                                    # reverse-proxy test (docs/proxy.md)
     ;;
   pi)
     if [ "$(uname -m)" != x86_64 ]; then

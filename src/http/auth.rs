@@ -12,14 +12,21 @@ pub const CHALLENGE: &str = "Basic realm=\"deskcam\", charset=\"UTF-8\"";
 
 /// The expected `user:password` bytes.
 pub struct Auth {
+    user: String,
     expected: Vec<u8>,
 }
 
 impl Auth {
     pub fn new(credentials: &Credentials) -> Auth {
         Auth {
+            user: credentials.user.clone(),
             expected: format!("{}:{}", credentials.user, credentials.password).into_bytes(),
         }
+    }
+
+    /// The one user name (every allowed request is this user; the audit log names it).
+    pub fn user(&self) -> &str {
+        &self.user
     }
 
     /// True when `authorization` (the header's value, if any) carries the right credentials.

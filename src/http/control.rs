@@ -1,91 +1,73 @@
 //! `POST /input` and the tutorial's `POST /pointer`: the guards in front of input injection.
 //! In order: control on (403), same-site Origin/Referer (403), per-client rate (429), body size
-//! (413), a valid event (400), a known screen area (503); only then is anything injected.
+//! (413), a valid event (400), a known screen area (503); only then does the
+//! [`Controller`] act, for the viewer the request comes from (address, user, page session).
 
 use std::io::Read;
-use std::net::IpAddr;
 use std::time::Instant;
 
 use tiny_http::Request;
 
+use super::event_form::{self, Form};
 use super::limit::RateLimiter;
+use super::origin;
 use super::query::split_url;
-use super::{Context, client_ip, header, header_value, respond, text};
-use crate::input::{self, Event, InjectError, Injector};
+use super::{Context, client_ip, header, header_value, peer, respond, text};
+use crate::input::{Action, ControlError, Controller, Event, InjectError, Viewer};
 
-/// Largest `POST /input` body: an event is a few dozen bytes; 1024 characters of text
-/// percent-encoded as UTF-8 stay under it.
+/// Largest `POST /input` body but for `text`: an event is a few dozen bytes.
 pub const MAX_BODY: usize = 4096;
+/// Largest body of a `text` event: 1024 characters of up to 4 UTF-8 bytes, percent-encoded at 3
+/// bytes per byte, are 12 KiB; the rest is room for the other fields.
+pub const MAX_TEXT_BODY: usize = 16 * 1024;
 /// Events per second a client (by IP address) may send on average. The page sends at most one
 /// pointer move and one wheel event per animation frame (60-120 Hz) plus keys and clicks.
 pub const RATE_PER_SECOND: f64 = 250.0;
 /// Events a client may send at once above the average (a burst of typing, a double click).
 pub const RATE_BURST: f64 = 250.0;
 
-/// What `--control` adds to the server: the injector and the rate limiter.
+/// What `--control` adds to the server: the controller and the rate limiter.
 pub struct Control {
-    pub injector: Injector,
+    pub controller: Controller,
     pub limiter: RateLimiter,
 }
 
 impl Control {
-    pub fn new(injector: Injector) -> Control {
+    pub fn new(controller: Controller) -> Control {
         Control {
-            injector,
+            controller,
             limiter: RateLimiter::new(RATE_PER_SECOND, RATE_BURST),
         }
     }
 }
 
-/// The `host[:port]` of an absolute http(s) URL, without a default port.
-fn authority(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let host = host.rsplit('@').next()?.to_ascii_lowercase();
-    let default = match scheme.to_ascii_lowercase().as_str() {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return None,
-    };
-    Some(host.strip_suffix(default).unwrap_or(&host).to_string())
-}
-
 /// Refuses a request a page on another site made the browser send (CSRF). Browsers send
 /// `Origin` with every POST (Fetch standard); `Referer` is the fallback. A request with
-/// neither comes from a tool like curl, where no other site is involved.
+/// neither comes from a tool like curl, where no other site is involved. Every value is parsed
+/// strictly ([`origin`]): one that is not exactly a URL of this server is cross-site.
 pub fn same_site(
     host: Option<&str>,
     origin: Option<&str>,
     referer: Option<&str>,
 ) -> Result<(), String> {
-    let (name, value) = match (origin, referer) {
-        (Some(o), _) => ("Origin", o),
-        (None, Some(r)) => ("Referer", r),
+    let (name, from) = match (origin, referer) {
+        (Some(o), _) => ("Origin", origin::parse_origin(o)),
+        (None, Some(r)) => ("Referer", origin::parse_referer(r)),
         (None, None) => return Ok(()),
     };
-    let Some(from) = authority(value.trim()) else {
-        return Err(format!("{name} is not an http(s) URL of this server"));
-    };
+    let from = from.map_err(|e| format!("cross-site request refused: {e}"))?;
     let Some(host) = host else {
         return Err(format!(
             "{name} given without a Host header to check it against"
         ));
     };
-    let host = host.trim().to_ascii_lowercase();
-    let host = host
-        .strip_suffix(":80")
-        .or_else(|| host.strip_suffix(":443"))
-        .unwrap_or(&host);
-    let from = from
-        .strip_suffix(":80")
-        .or_else(|| from.strip_suffix(":443"))
-        .unwrap_or(&from);
-    if from == host {
+    let host = origin::parse_host(host)?;
+    if from.same_as(&host) {
         Ok(())
     } else {
         Err(format!(
-            "cross-site request refused: {name} names {:?}, not this server",
-            from.chars().take(100).collect::<String>()
+            "cross-site request refused: {name} names {}, not this server",
+            from.host
         ))
     }
 }
@@ -95,26 +77,16 @@ pub fn same_site(
 /// `Host` and `Origin` that both name that site and agree, so `same_site` alone lets it drive
 /// the desktop. A rebinding name is never an IP literal or `localhost`.
 pub fn trusted_host(host: Option<&str>) -> Result<(), String> {
-    let host = host
-        .map(|h| h.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let name = match host.strip_prefix('[') {
-        // [v6] or [v6]:port
-        Some(rest) => rest.split_once(']').map(|(ip, _)| ip.to_string()),
-        None => Some(
-            host.rsplit_once(':')
-                .map_or(host.as_str(), |(h, _)| h)
-                .to_string(),
-        ),
-    }
-    .unwrap_or_default();
-    if name == "localhost" || name.parse::<IpAddr>().is_ok() {
-        Ok(())
-    } else {
-        Err(format!(
+    let refused = |h: &str| {
+        format!(
             "control without --auth answers only http://IP or http://localhost, not Host {:?} (a DNS-rebinding guard); use --auth to allow names",
-            host.chars().take(100).collect::<String>()
-        ))
+            h.chars().take(100).collect::<String>()
+        )
+    };
+    let host = host.unwrap_or_default();
+    match origin::parse_host(host) {
+        Ok(a) if a.is_ip_or_localhost() => Ok(()),
+        _ => Err(refused(host)),
     }
 }
 
@@ -128,18 +100,23 @@ pub fn fetch_site(value: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// Reads at most [`MAX_BODY`] bytes; `None` when there is more.
-fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
-    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+/// Reads at most [`MAX_TEXT_BODY`] bytes; `None` when there is more, or when a body that is not
+/// a `text` event is over [`MAX_BODY`].
+pub(super) fn read_body(request: &mut Request) -> Result<Option<Vec<u8>>, std::io::Error> {
+    if request.body_length().is_some_and(|n| n > MAX_TEXT_BODY) {
         return Ok(None);
     }
     let mut body = Vec::new();
     request
         .as_reader()
-        .take(MAX_BODY as u64 + 1)
+        .take(MAX_TEXT_BODY as u64 + 1)
         .read_to_end(&mut body)?;
-    Ok((body.len() <= MAX_BODY).then_some(body))
+    let fits =
+        body.len() <= MAX_BODY || (body.len() <= MAX_TEXT_BODY && event_form::is_text(&body));
+    Ok(fits.then_some(body))
 }
+
+pub(super) type Answer = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
 /// Handles `POST /input` (`pointer == false`) or `POST /pointer?xrate=&yrate=`.
 pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
@@ -152,64 +129,32 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
             ),
         );
     };
-    let host = header_value(&request, "Host");
-    let guard = same_site(
-        host,
-        header_value(&request, "Origin"),
-        header_value(&request, "Referer"),
-    )
-    .and_then(|()| fetch_site(header_value(&request, "Sec-Fetch-Site")))
-    .and_then(|()| match ctx.auth {
-        Some(_) => Ok(()),
-        None => trusted_host(host),
-    });
-    if let Err(why) = guard {
-        log::warn!("input from {}: {why}", super::peer(&request));
-        return respond(request, text(403, &why));
-    }
-    let client = client_ip(&request);
-    if !control.limiter.allow(client, Instant::now()) {
-        return respond(
-            request,
-            text(
-                429,
-                &format!(
-                    "too many control events: at most {RATE_PER_SECOND} per second per client"
-                ),
-            )
-            .with_header(header("Retry-After", "1")),
-        );
-    }
-    let parsed = if pointer {
-        input::parse_pointer(split_url(request.url()).1)
-    } else {
-        match read_body(&mut request) {
-            Ok(Some(body)) => input::parse_form(&body),
-            Ok(None) => {
-                return respond(
-                    request,
-                    text(
-                        413,
-                        &format!("body over {MAX_BODY} bytes: send one event per request"),
-                    ),
-                );
-            }
-            Err(e) => return respond(request, text(400, &format!("cannot read the body: {e}"))),
-        }
+    let form =
+        guard(ctx, &control.limiter, &request).and_then(|()| read_form(&mut request, pointer));
+    let form = match form {
+        Ok(form) => form,
+        Err(refusal) => return respond(request, refusal),
     };
-    let event = match parsed {
-        Ok(e) => e,
-        Err(why) => return respond(request, text(400, &why.0)),
-    };
-    let Some(area) = ctx.hub.geometry() else {
+    let Some(area) = ctx.status.area() else {
         return respond(
             request,
             text(503, "the screen area is not known yet; try again"),
         );
     };
-    match control.injector.inject(&event, area) {
+    let viewer = Viewer {
+        addr: client_ip(&request),
+        user: ctx.auth.as_ref().map(|a| a.user().to_string()),
+        page: form.session,
+    };
+    let done = match &form.action {
+        Action::Inject(event) => Some(what_was_done(event)),
+        Action::Heartbeat | Action::Leave => None,
+    };
+    match control.controller.act(&viewer, form.action, area) {
         Ok(()) => {
-            log_event(&request, &event);
+            if let Some(done) = done {
+                log::debug!("input from {}: {done}", peer(&request));
+            }
             respond(
                 request,
                 tiny_http::Response::from_data(Vec::new())
@@ -220,36 +165,78 @@ pub fn handle(ctx: &Context, mut request: Request, pointer: bool) {
         Err(e) => {
             log::warn!("cannot inject input: {e}");
             let status = match e {
-                InjectError::Display(_) | InjectError::Keyboard(_) => 503,
+                ControlError::Inject(InjectError::Display(_) | InjectError::Keyboard(_))
+                | ControlError::TooManyViewers => 503,
             };
             respond(request, text(status, &e.to_string()))
         }
     }
 }
 
-/// Logs what was done, never what was typed (it may be a password).
-fn log_event(request: &Request, event: &Event) {
-    if let Event::Text(t) = event {
-        log::debug!(
-            "input from {}: typed {} characters",
-            super::peer(request),
-            t.chars().count()
+/// The checks before anything is read: same site, trusted host (without `--auth`), rate. Every
+/// state-changing endpoint (`/input`, `/camera/controls`) goes through them.
+pub(super) fn guard(ctx: &Context, limiter: &RateLimiter, request: &Request) -> Result<(), Answer> {
+    let host = header_value(request, "Host");
+    let site = same_site(
+        host,
+        header_value(request, "Origin"),
+        header_value(request, "Referer"),
+    )
+    .and_then(|()| fetch_site(header_value(request, "Sec-Fetch-Site")))
+    .and_then(|()| match ctx.auth {
+        Some(_) => Ok(()),
+        None => trusted_host(host),
+    });
+    if let Err(why) = site {
+        log::warn!(
+            "{} from {}: {why}",
+            split_url(request.url()).0,
+            peer(request)
         );
-    } else {
-        log::debug!("input from {}: {:?}", super::peer(request), kind(event));
+        return Err(text(403, &why));
     }
+    if !limiter.allow(client_ip(request), Instant::now()) {
+        return Err(text(
+            429,
+            &format!("too many control events: at most {RATE_PER_SECOND} per second per client"),
+        )
+        .with_header(header("Retry-After", "1")));
+    }
+    Ok(())
 }
 
-fn kind(event: &Event) -> &'static str {
+/// The request from the tutorial's query or the form body, or the refusal to send.
+fn read_form(request: &mut Request, pointer: bool) -> Result<Form, Answer> {
+    let parsed = if pointer {
+        event_form::parse_pointer(split_url(request.url()).1).map(|event| Form {
+            session: None,
+            action: Action::Inject(event),
+        })
+    } else {
+        match read_body(request) {
+            Ok(Some(body)) => event_form::parse_form(&body),
+            Ok(None) => {
+                return Err(text(
+                    413,
+                    &format!(
+                        "body over {MAX_BODY} bytes ({MAX_TEXT_BODY} for text): send one event per request"
+                    ),
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(text(408, &format!("the body did not arrive in time: {e}")));
+            }
+            Err(e) => return Err(text(400, &format!("cannot read the body: {e}"))),
+        }
+    };
+    parsed.map_err(|why| text(400, &why.0))
+}
+
+/// What a debug line says was done: never what was typed (it may be a password).
+fn what_was_done(event: &Event) -> String {
     match event {
-        Event::Move(_) => "move",
-        Event::Down(..) => "down",
-        Event::Up(..) => "up",
-        Event::Click(..) => "click",
-        Event::DoubleClick(..) => "dblclick",
-        Event::Wheel { .. } => "wheel",
-        Event::Key(..) => "key",
-        Event::Text(_) => "text",
+        Event::Text(t) => format!("typed {} characters", t.chars().count()),
+        other => other.kind().to_string(),
     }
 }
 
@@ -275,11 +262,27 @@ mod tests {
             (Some("http://evil.example"), Some("http://127.0.0.1:8080/")),
             (Some("http://127.0.0.1:8080.evil.example"), None),
             (Some("http://evil.example/@127.0.0.1:8080"), None),
+            // User information: the host after the @ is not what the browser came from.
+            (Some("http://evil.com@127.0.0.1:8080"), None),
+            (None, Some("http://evil.com@127.0.0.1:8080/")),
+            (Some("http://127.0.0.1:8080\0"), None),
+            (Some("http://127.0.0.1:08080x"), None),
         ] {
             let e = same_site(host, origin, referer).unwrap_err();
             assert!(!e.contains('\n'), "{e}");
         }
         assert!(same_site(None, Some("http://127.0.0.1:8080"), None).is_err());
+        // A Host that is not a host:port is never the same site.
+        for host in [
+            "127.0.0.1:evil.example",
+            "127.0.0.1:8080\0",
+            "a@127.0.0.1:8080",
+        ] {
+            assert!(
+                same_site(Some(host), Some("http://127.0.0.1:8080"), None).is_err(),
+                "{host:?}"
+            );
+        }
     }
 
     #[test]
@@ -301,6 +304,11 @@ mod tests {
             "localhost.evil",
             "",
             "[::1",
+            "127.0.0.1:evil.example",
+            "127.0.0.1\0",
+            "127.0.0.1:80\0",
+            "evil@127.0.0.1",
+            "127.0.0.1:",
         ] {
             assert!(trusted_host(Some(bad)).is_err(), "{bad}");
         }

@@ -16,6 +16,10 @@ pub enum Route {
     Input,
     /// `POST /pointer?xrate=&yrate=`: the tutorial's click.
     Pointer,
+    /// `GET` (`set: false`) or `POST` (`set: true`) `/camera/controls`.
+    CameraControls {
+        set: bool,
+    },
     /// `OPTIONS`: answer 204 with these methods.
     Options(&'static str),
 }
@@ -43,10 +47,17 @@ pub const MAX_URL: usize = 2048;
 
 const VIEW: &str = "GET, HEAD, OPTIONS";
 const CONTROL: &str = "POST, OPTIONS";
+/// Every method the server answers: the whole server (`OPTIONS *`), and `/camera/controls`,
+/// read by anyone who may view and changed only with POST.
+const ALL: &str = "GET, HEAD, POST, OPTIONS";
 
 pub fn route(method: &str, url: &str) -> Result<Route, Reject> {
     if url.len() > MAX_URL {
         return Err(Reject::new(414, format!("URL longer than {MAX_URL} bytes")));
+    }
+    // The server as a whole (`OPTIONS *`; tiny_http refuses `*` with any other method).
+    if url == "*" && method == "OPTIONS" {
+        return Ok(Route::Options(ALL));
     }
     let (path, query) = split_url(url);
     let query = Query::parse(query);
@@ -69,6 +80,12 @@ pub fn route(method: &str, url: &str) -> Result<Route, Reject> {
         "/state" => (VIEW, Ok(Route::State)),
         "/input" => (CONTROL, Ok(Route::Input)),
         "/pointer" => (CONTROL, Ok(Route::Pointer)),
+        "/camera/controls" => (
+            ALL,
+            Ok(Route::CameraControls {
+                set: method == "POST",
+            }),
+        ),
         _ => {
             return Err(Reject::new(
                 404,
@@ -83,7 +100,9 @@ pub fn route(method: &str, url: &str) -> Result<Route, Reject> {
         return Ok(Route::Options(allow));
     }
     if !allow.split(", ").any(|m| m == method) {
-        let why = if allow == CONTROL {
+        let why = if allow == ALL {
+            format!("{method} {path} is not allowed: use GET to read or POST to change")
+        } else if allow == CONTROL {
             format!("{method} {path} is not allowed: control changes state, so it takes POST only")
         } else {
             format!("{method} {path} is not allowed: use GET or HEAD")
@@ -152,8 +171,24 @@ mod tests {
     }
 
     #[test]
+    fn camera_controls_read_with_get_and_change_with_post() {
+        assert_eq!(
+            route("GET", "/camera/controls"),
+            Ok(Route::CameraControls { set: false })
+        );
+        assert_eq!(
+            route("POST", "/camera/controls"),
+            Ok(Route::CameraControls { set: true })
+        );
+        let r = route("PUT", "/camera/controls").unwrap_err();
+        assert_eq!((r.status, r.allow), (405, Some(ALL)));
+    }
+
+    #[test]
     fn options_lists_methods() {
         assert_eq!(route("OPTIONS", "/input"), Ok(Route::Options(CONTROL)));
         assert_eq!(route("OPTIONS", "/stream"), Ok(Route::Options(VIEW)));
+        assert_eq!(route("OPTIONS", "*"), Ok(Route::Options(ALL)));
+        assert_eq!(route("GET", "*").unwrap_err().status, 404);
     }
 }

@@ -1,106 +1,6 @@
-//! Keys and characters to X keysyms and keycodes: the browser names physical keys by
-//! `KeyboardEvent.code` (UI Events KeyboardEvent code values, W3C), X wants a keycode of the
-//! server's current keyboard map. Pure lookups, unit-tested; `xtest.rs` fetches the map.
-
-/// `KeyboardEvent.code` → X keysym (keysymdef.h), for a US layout's unshifted symbols: the
-/// browser reports Shift as its own key, so the physical key is pressed without it.
-const CODES: &[(&str, u32)] = &[
-    ("Escape", 0xff1b),
-    ("Backspace", 0xff08),
-    ("Tab", 0xff09),
-    ("Enter", 0xff0d),
-    ("Space", 0x20),
-    ("Minus", 0x2d),
-    ("Equal", 0x3d),
-    ("BracketLeft", 0x5b),
-    ("BracketRight", 0x5d),
-    ("Backslash", 0x5c),
-    ("Semicolon", 0x3b),
-    ("Quote", 0x27),
-    ("Backquote", 0x60),
-    ("Comma", 0x2c),
-    ("Period", 0x2e),
-    ("Slash", 0x2f),
-    ("IntlBackslash", 0x3c),
-    ("CapsLock", 0xffe5),
-    ("ShiftLeft", 0xffe1),
-    ("ShiftRight", 0xffe2),
-    ("ControlLeft", 0xffe3),
-    ("ControlRight", 0xffe4),
-    ("AltLeft", 0xffe9),
-    ("AltRight", 0xffea),
-    ("MetaLeft", 0xffeb),
-    ("MetaRight", 0xffec),
-    ("OSLeft", 0xffeb),
-    ("OSRight", 0xffec),
-    ("ContextMenu", 0xff67),
-    ("PrintScreen", 0xff61),
-    ("ScrollLock", 0xff14),
-    ("Pause", 0xff13),
-    ("Insert", 0xff63),
-    ("Delete", 0xffff),
-    ("Home", 0xff50),
-    ("End", 0xff57),
-    ("PageUp", 0xff55),
-    ("PageDown", 0xff56),
-    ("ArrowLeft", 0xff51),
-    ("ArrowUp", 0xff52),
-    ("ArrowRight", 0xff53),
-    ("ArrowDown", 0xff54),
-    ("NumLock", 0xff7f),
-    ("NumpadDivide", 0xffaf),
-    ("NumpadMultiply", 0xffaa),
-    ("NumpadSubtract", 0xffad),
-    ("NumpadAdd", 0xffab),
-    ("NumpadEnter", 0xff8d),
-    ("NumpadDecimal", 0xffae),
-    ("NumpadEqual", 0xffbd),
-    ("Numpad0", 0xffb0),
-    ("Numpad1", 0xffb1),
-    ("Numpad2", 0xffb2),
-    ("Numpad3", 0xffb3),
-    ("Numpad4", 0xffb4),
-    ("Numpad5", 0xffb5),
-    ("Numpad6", 0xffb6),
-    ("Numpad7", 0xffb7),
-    ("Numpad8", 0xffb8),
-    ("Numpad9", 0xffb9),
-    ("AudioVolumeMute", 0x1008ff12),
-    ("AudioVolumeDown", 0x1008ff11),
-    ("AudioVolumeUp", 0x1008ff13),
-];
-
-/// Looks up a `KeyboardEvent.code`: letters, digits and F1..F24 by rule, the rest by table.
-/// Returns the code as a static string (so an [`super::Key`] carries no client allocation).
-pub fn code_keysym(code: &str) -> Option<(&'static str, u32)> {
-    static LETTERS: [&str; 26] = [
-        "KeyA", "KeyB", "KeyC", "KeyD", "KeyE", "KeyF", "KeyG", "KeyH", "KeyI", "KeyJ", "KeyK",
-        "KeyL", "KeyM", "KeyN", "KeyO", "KeyP", "KeyQ", "KeyR", "KeyS", "KeyT", "KeyU", "KeyV",
-        "KeyW", "KeyX", "KeyY", "KeyZ",
-    ];
-    static DIGITS: [&str; 10] = [
-        "Digit0", "Digit1", "Digit2", "Digit3", "Digit4", "Digit5", "Digit6", "Digit7", "Digit8",
-        "Digit9",
-    ];
-    static FKEYS: [&str; 24] = [
-        "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12", "F13", "F14",
-        "F15", "F16", "F17", "F18", "F19", "F20", "F21", "F22", "F23", "F24",
-    ];
-    if let Some(i) = LETTERS.iter().position(|&k| k == code) {
-        return Some((LETTERS[i], b'a' as u32 + i as u32));
-    }
-    if let Some(i) = DIGITS.iter().position(|&k| k == code) {
-        return Some((DIGITS[i], b'0' as u32 + i as u32));
-    }
-    if let Some(i) = FKEYS.iter().position(|&k| k == code) {
-        // XK_F1 = 0xffbe, consecutive up to XK_F35.
-        return Some((FKEYS[i], 0xffbe + i as u32));
-    }
-    CODES
-        .iter()
-        .find(|(name, _)| *name == code)
-        .map(|&(name, sym)| (name, sym))
-}
+//! Characters to X keysyms and keysyms to keycodes of the server's current keyboard map (for
+//! `text` and `keysym` events; physical keys are in `keycodes.rs`). Pure lookups, unit-tested;
+//! `xtest.rs` fetches the map.
 
 /// The keysym that types `c`: Latin-1 is its own keysym, every other Unicode character is
 /// `0x01000000 + code point` (keysymdef.h, "Unicode characters"). Newline, tab and backspace
@@ -144,8 +44,12 @@ pub struct Keymap {
 }
 
 impl Keymap {
-    fn row(&self, keycode: u8) -> &[u32] {
-        let i = (keycode - self.min_keycode) as usize * self.per_keycode;
+    /// The keysyms of `keycode` (empty outside the map).
+    pub fn row(&self, keycode: u8) -> &[u32] {
+        let Some(i) = keycode.checked_sub(self.min_keycode) else {
+            return &[];
+        };
+        let i = usize::from(i) * self.per_keycode;
         self.keysyms.get(i..i + self.per_keycode).unwrap_or(&[])
     }
 
@@ -218,21 +122,6 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes() {
-        assert_eq!(code_keysym("KeyA"), Some(("KeyA", 0x61)));
-        assert_eq!(code_keysym("KeyZ"), Some(("KeyZ", 0x7a)));
-        assert_eq!(code_keysym("Digit7"), Some(("Digit7", 0x37)));
-        assert_eq!(code_keysym("F5"), Some(("F5", 0xffc2)));
-        assert_eq!(code_keysym("F24"), Some(("F24", 0xffd5)));
-        assert_eq!(code_keysym("Enter"), Some(("Enter", 0xff0d)));
-        assert_eq!(code_keysym("ArrowUp"), Some(("ArrowUp", 0xff52)));
-        assert_eq!(code_keysym("ShiftLeft"), Some(("ShiftLeft", 0xffe1)));
-        assert_eq!(code_keysym("keya"), None);
-        assert_eq!(code_keysym("F25"), None);
-        assert_eq!(code_keysym(""), None);
-    }
 
     #[test]
     fn chars() {

@@ -2,18 +2,21 @@
 //! its own (the screen source's connection stays free for capture). One lock serialises all
 //! viewers' events, so a click can never interleave with another's drag.
 
-use std::collections::VecDeque;
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 
 use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::xkb::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{self, ConnectionExt as _};
 use x11rb::protocol::xtest::{self, ConnectionExt as _};
 use x11rb::rust_connection::RustConnection;
 
+use super::keycodes::Numbering;
 use super::keymap::{self, Keymap, Place};
-use super::{Event, Key, Press, Spot};
-use crate::config::Region;
+use super::spare::{self, Pool};
+use super::{Event, Held, Key, Press, Spot};
+use crate::geometry::Region;
 use crate::sync::lock;
 
 const KEY_PRESS: u8 = xproto::KEY_PRESS_EVENT;
@@ -42,7 +45,8 @@ impl fmt::Display for InjectError {
 
 impl std::error::Error for InjectError {}
 
-fn lost(e: impl fmt::Display) -> InjectError {
+/// Any X failure while injecting: the display is gone or refused; the next event reconnects.
+pub(super) fn display_failed(e: impl fmt::Display) -> InjectError {
     InjectError::Display(format!("X display lost: {e}"))
 }
 
@@ -50,11 +54,15 @@ fn lost(e: impl fmt::Display) -> InjectError {
 struct Link {
     conn: RustConnection,
     root: xproto::Window,
-    /// Spare keycodes we bound to characters, oldest first. They stay bound (until exit or
-    /// until recycled) instead of being reverted right after the key press as xdotool does:
-    /// a client that refreshes its keymap on MappingNotify reads the *current* map, and a
-    /// reverted binding makes it see the wrong character (or none).
-    bound: VecDeque<u8>,
+    /// How this server numbers physical keys.
+    numbering: Numbering,
+    /// Spare keycodes bound to characters. They stay bound (until exit or until recycled)
+    /// instead of being reverted right after the key press as xdotool does: a client that
+    /// refreshes its keymap on MappingNotify reads the *current* map, and a reverted binding
+    /// makes it see the wrong character (or none).
+    pool: Pool,
+    /// Keycodes we hold down: never rebound while pressed.
+    pressed: HashSet<u8>,
 }
 
 /// Injects events into one X display. Cheap to share: all methods take `&self`.
@@ -79,10 +87,12 @@ impl Injector {
         lock(&self.link)
     }
 
-    /// Injects `event`, mapping picture fractions onto `area` of the X screen, and returns once
-    /// the X server has processed it (one round trip), so events of consecutive requests keep
-    /// their order and a 204 means "done".
-    pub fn inject(&self, event: &Event, area: Region) -> Result<(), InjectError> {
+    /// Runs `f` on the link, and returns once the X server has processed what it sent (one
+    /// round trip), so events of consecutive requests keep their order and a 204 means "done".
+    fn with_link<T>(
+        &self,
+        mut f: impl FnMut(&mut Link) -> Result<T, InjectError>,
+    ) -> Result<T, InjectError> {
         let mut guard = self.lock();
         // A link that was already open may lead to an X server that has since restarted: its
         // first failure reconnects and tries once more, so the user's first click after the
@@ -95,7 +105,7 @@ impl Injector {
             let Some(link) = guard.as_mut() else {
                 return Err(InjectError::Display("X display not connected".into()));
             };
-            let result = link.inject(event, area).and_then(|()| link.sync());
+            let result = f(link).and_then(|value| link.sync().map(|()| value));
             if let Err(InjectError::Display(_)) = &result {
                 *guard = None;
                 if !fresh {
@@ -106,12 +116,37 @@ impl Injector {
             return result;
         }
     }
+
+    /// Injects `event`, mapping picture fractions onto `area` of the X screen.
+    pub fn inject(&self, event: &Event, area: Region) -> Result<(), InjectError> {
+        self.with_link(|link| link.inject(event, area))
+    }
+
+    /// The keycode `key` is pressed with: its physical position, or for a keysym (and on a
+    /// server without known numbering) a key of the current map, bound to a spare keycode if
+    /// the layout lacks it.
+    pub fn keycode(&self, key: Key) -> Result<u8, InjectError> {
+        self.with_link(|link| link.keycode(key))
+    }
+
+    /// Presses or releases one key or button, without moving the pointer.
+    pub fn press(&self, held: Held, down: bool) -> Result<(), InjectError> {
+        self.with_link(|link| match held {
+            Held::Button(b) => link.button(b, down),
+            Held::Key(k) => link.key(k, down),
+        })
+    }
+
+    /// How the X server numbers physical keys (`None` while disconnected).
+    pub fn numbering(&self) -> Option<Numbering> {
+        self.lock().as_ref().map(|l| l.numbering.clone())
+    }
 }
 
 impl Drop for Injector {
     fn drop(&mut self) {
         if let Some(link) = self.lock().as_mut() {
-            link.unbind_all();
+            link.pool.release(&link.conn, link.root);
         }
     }
 }
@@ -123,7 +158,7 @@ impl Link {
             .map_err(|e| InjectError::Display(format!("cannot open X display {name}: {e}")))?;
         let has_xtest = conn
             .extension_information(xtest::X11_EXTENSION_NAME)
-            .map_err(lost)?
+            .map_err(display_failed)?
             .is_some();
         if !has_xtest {
             return Err(InjectError::Display(format!(
@@ -136,10 +171,19 @@ impl Link {
             .get(screen)
             .map(|s| s.root)
             .ok_or_else(|| InjectError::Display(format!("X display {name} has no screen")))?;
+        let numbering = numbering(&conn)?;
+        if numbering == Numbering::Evdev {
+            log::debug!("X display {name}: {}", numbering.describe());
+        } else {
+            log::info!("X display {name}: {}", numbering.describe());
+        }
+        let pool = Pool::open(&conn, root)?;
         Ok(Link {
             conn,
             root,
-            bound: VecDeque::new(),
+            numbering,
+            pool,
+            pressed: HashSet::new(),
         })
     }
 
@@ -147,7 +191,7 @@ impl Link {
         // time 0 = CurrentTime: the server stamps the event when it processes it.
         self.conn
             .xtest_fake_input(kind, detail, 0, self.root, x, y, 0)
-            .map_err(lost)?;
+            .map_err(display_failed)?;
         Ok(())
     }
 
@@ -166,7 +210,12 @@ impl Link {
         self.button(b, false)
     }
 
-    fn key(&self, keycode: u8, down: bool) -> Result<(), InjectError> {
+    fn key(&mut self, keycode: u8, down: bool) -> Result<(), InjectError> {
+        if down {
+            self.pressed.insert(keycode);
+        } else {
+            self.pressed.remove(&keycode);
+        }
         self.fake(if down { KEY_PRESS } else { KEY_RELEASE }, keycode, 0, 0)
     }
 
@@ -174,110 +223,70 @@ impl Link {
     fn sync(&self) -> Result<(), InjectError> {
         self.conn
             .get_input_focus()
-            .map_err(lost)?
+            .map_err(display_failed)?
             .reply()
-            .map_err(lost)?;
+            .map_err(display_failed)?;
         Ok(())
     }
 
-    fn keymap(&self) -> Result<Keymap, InjectError> {
-        let setup = self.conn.setup();
-        let (min, max) = (setup.min_keycode, setup.max_keycode);
-        let count = max.saturating_sub(min).saturating_add(1);
-        let reply = self
-            .conn
-            .get_keyboard_mapping(min, count)
-            .map_err(lost)?
-            .reply()
-            .map_err(lost)?;
-        Ok(Keymap {
-            min_keycode: min,
-            per_keycode: reply.keysyms_per_keycode as usize,
-            keysyms: reply.keysyms,
-        })
-    }
-
-    /// Binds `sym` to a spare keycode (unshifted and shifted), as xdotool does for characters
-    /// missing from the layout, and returns it. Recycles our oldest binding when none is free.
-    fn bind(&mut self, map: &Keymap, sym: u32) -> Result<u8, InjectError> {
-        let keycode = match map
-            .spare_keycodes()
-            .into_iter()
-            .find(|k| !self.bound.contains(k))
-        {
-            Some(k) => k,
-            None => self.bound.pop_front().ok_or_else(|| {
-                InjectError::Keyboard(
-                    "the keyboard map has no spare keycode to type this character".into(),
-                )
-            })?,
-        };
-        let mut row = vec![0u32; map.per_keycode.max(2)];
-        row[0] = sym;
-        row[1] = sym;
-        self.conn
-            .change_keyboard_mapping(1, keycode, row.len() as u8, &row)
-            .map_err(lost)?
-            .check()
-            .map_err(|e| InjectError::Keyboard(format!("cannot change the keyboard map: {e}")))?;
-        self.bound.push_back(keycode);
-        Ok(keycode)
-    }
-
-    fn unbind_all(&mut self) {
-        let per = self.keymap().map_or(2, |m| m.per_keycode.max(2));
-        let row = vec![0u32; per];
-        for keycode in self.bound.drain(..) {
-            let _ = self
-                .conn
-                .change_keyboard_mapping(1, keycode, per as u8, &row);
-        }
-        let _ = self.conn.flush();
-    }
-
-    /// Where `sym` is typed, binding a spare keycode when the layout lacks it. The map is read
-    /// fresh for every key event: another client (setxkbmap) may have changed it.
-    fn place(&mut self, map: &mut Keymap, sym: u32) -> Result<Place, InjectError> {
-        if let Some(p) = map.find(sym) {
+    /// Where `sym` is typed: a key of `map`, or a spare keycode bound to it (then `map` is read
+    /// again, as the binding changed it). Only plain places unless `shift_ok`.
+    fn place(&mut self, map: &mut Keymap, sym: u32, shift_ok: bool) -> Result<Place, InjectError> {
+        if let Some(p) = map.find(sym).filter(|p| shift_ok || !p.shift) {
             return Ok(p);
         }
-        let keycode = self.bind(map, sym)?;
-        *map = self.keymap()?;
-        Ok(Place {
-            keycode,
-            shift: false,
-        })
+        let place = self
+            .pool
+            .place_for(&self.conn, self.root, sym, &self.pressed, shift_ok)?;
+        *map = spare::read_keymap(&self.conn)?;
+        Ok(place)
+    }
+
+    fn keycode(&mut self, key: Key) -> Result<u8, InjectError> {
+        let sym = match key {
+            Key::Code(physical) => match self.numbering.keycode(physical) {
+                Some(keycode) => return Ok(keycode),
+                None if physical.us_keysym == 0 => {
+                    return Err(InjectError::Keyboard(format!(
+                        "this X server has no key {}",
+                        physical.code
+                    )));
+                }
+                None => physical.us_keysym,
+            },
+            Key::Keysym(sym) => sym,
+        };
+        // The key of the keysym as the layout has it, pressed alone: a keysym event carries no
+        // Shift (a layout's shifted keysym gives the key's plain one; Shift is a key of its own).
+        let mut map = spare::read_keymap(&self.conn)?;
+        let in_layout = map.find(sym).map(|p| p.keycode);
+        match in_layout {
+            Some(keycode) => Ok(keycode),
+            None => Ok(self.place(&mut map, sym, false)?.keycode),
+        }
     }
 
     fn press_key(&mut self, key: Key, press: Press) -> Result<(), InjectError> {
-        let mut map = self.keymap()?;
-        // The physical key, without Shift: the page sends Shift as a key of its own.
-        let place = self.place(&mut map, key.keysym())?;
+        let keycode = self.keycode(key)?;
         if press != Press::Up {
-            self.key(place.keycode, true)?;
+            self.key(keycode, true)?;
         }
         if press != Press::Down {
-            self.key(place.keycode, false)?;
+            self.key(keycode, false)?;
         }
         Ok(())
     }
 
     fn type_text(&mut self, text: &str) -> Result<(), InjectError> {
-        let mut map = self.keymap()?;
+        let mut map = spare::read_keymap(&self.conn)?;
         let shift = map.find(SHIFT_L).filter(|p| !p.shift).map(|p| p.keycode);
         for c in text.chars() {
             // Validated at parsing; a character without a keysym cannot reach here.
             let Some(sym) = keymap::char_keysym(c) else {
                 continue;
             };
-            let mut place = self.place(&mut map, sym)?;
-            if place.shift && shift.is_none() {
-                place = Place {
-                    keycode: self.bind(&map, sym)?,
-                    shift: false,
-                };
-                map = self.keymap()?;
-            }
+            // Without a Shift key, a shifted character gets a plain spare place instead.
+            let place = self.place(&mut map, sym, shift.is_some())?;
             let shift = shift.filter(|_| place.shift);
             if let Some(s) = shift {
                 self.key(s, true)?;
@@ -326,4 +335,45 @@ impl Link {
             Event::Text(text) => self.type_text(text),
         }
     }
+}
+
+/// Asks the server how it numbers keys: by XKB key names when it has XKB, else by a look at the
+/// core map.
+fn numbering(conn: &RustConnection) -> Result<Numbering, InjectError> {
+    let has_xkb = conn
+        .extension_information(xkb::X11_EXTENSION_NAME)
+        .map_err(display_failed)?
+        .is_some();
+    if has_xkb {
+        let supported = conn
+            .xkb_use_extension(1, 0)
+            .map_err(display_failed)?
+            .reply()
+            .map_err(display_failed)?
+            .supported;
+        if supported {
+            let reply = conn
+                .xkb_get_names(xkb::ID::USE_CORE_KBD.into(), xkb::NameDetail::KEY_NAMES)
+                .map_err(display_failed)?
+                .reply()
+                .map_err(display_failed)?;
+            let names: Vec<(u8, String)> = reply
+                .value_list
+                .key_names
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| {
+                    let keycode = u8::try_from(usize::from(reply.first_key) + i).ok()?;
+                    let name = String::from_utf8_lossy(&k.name);
+                    let name = name.trim_end_matches('\0');
+                    (!name.is_empty()).then(|| (keycode, name.to_string()))
+                })
+                .collect();
+            if !names.is_empty() {
+                return Ok(Numbering::from_names(&names));
+            }
+        }
+    }
+    Ok(Numbering::from_core(&spare::read_keymap(conn)?))
 }

@@ -3,7 +3,8 @@
 
 use std::time::SystemTime;
 
-use crate::encode::{PixelFormat, RawImage};
+use crate::clock::time_of_day;
+use crate::image::{PixelFormat, RawImage};
 
 #[derive(Clone)]
 pub struct Canvas {
@@ -76,17 +77,9 @@ impl Canvas {
     }
 }
 
-/// "HH:MM:SS.mmm UTC" for a wall-clock time (UTC: the process has no time-zone database).
+/// "HH:MM:SS.mmm UTC", as the pictures print a wall-clock time.
 pub fn clock(t: SystemTime) -> String {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let s = d.as_secs() % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}.{:03} UTC",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        d.subsec_millis()
-    )
+    format!("{} UTC", time_of_day(t))
 }
 
 /// Text scale that makes characters about 1/24 of the picture height.

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::draw::{Canvas, clock, scale_for};
-use super::{Captured, Source, SourceError};
-use crate::config::Resolution;
+use super::{Grab, Source, SourceError};
+use crate::geometry::Resolution;
 use crate::json::Json;
 
 /// SMPTE-like bars: white, yellow, cyan, green, magenta, red, blue, black.
@@ -103,7 +103,7 @@ impl Source for Pattern {
 
     /// Paces itself to `--fps` on a fixed schedule, so encode time does not stretch the period;
     /// after a stall it skips ahead instead of bursting.
-    fn capture(&mut self) -> Result<Captured, SourceError> {
+    fn capture(&mut self) -> Result<Grab, SourceError> {
         let now = Instant::now();
         let due = self.next_due.unwrap_or(now);
         if due > now {
@@ -117,7 +117,7 @@ impl Source for Pattern {
         });
         self.frame += 1;
         let captured = SystemTime::now();
-        Ok(Captured::Image(
+        Ok(Grab::Raw(
             self.draw(self.frame, captured).into_image(captured),
         ))
     }

@@ -4,8 +4,9 @@
 // With "view" the server runs without --control: the page must say "view only" and a click
 // must send nothing.
 // For every action it prints "STEP name fx fy" (fractions of the streamed picture it aimed
-// at) and waits for a line on stdin before the next one, so the test can check the X events
-// of that action alone. Any failure exits non-zero with the reason on stderr.
+// at) once the page has sent and seen answered every control request of that action, then
+// waits for a line on stdin before the next one, so the test can check the X events of that
+// action alone. Any failure exits non-zero with the reason on stderr.
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,7 +16,14 @@ import { join } from "node:path";
 const [url, size, screenshot, viewOnly] = process.argv.slice(2);
 const [vw, vh] = size.split("x").map(Number);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+let page;
+// The page sends one control request at a time and merges pointer moves and wheel steps per
+// animation frame (index.html, "remote control"): it is done with an action when nothing is
+// queued, pending or unanswered, and the server answers only once the X server has the event.
+const settled = () => page.waitForFunction(() => !inflight && queue.length === 0 &&
+  !pendingMove && Math.trunc(wheel.dx) === 0 && Math.trunc(wheel.dy) === 0, null, { timeout: 15000 });
 async function step(name, fx = "", fy = "") {
+  await settled();
   console.log(`STEP ${name} ${fx} ${fy}`);
   const reply = await lines.next();
   if (reply.done || reply.value.trim() !== "next") throw new Error(`test stopped after ${name}`);
@@ -32,7 +40,7 @@ const browser = await chromium.launchPersistentContext(profile, {
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 try {
-  const page = await browser.newPage();
+  page = await browser.newPage();
   page.on("console", m => console.error("page:", m.text()));
   // Control requests the page makes: a view-only page must make none (the server would refuse
   // them anyway, so the X recorder alone could not tell).
@@ -48,8 +56,12 @@ try {
     await page.mouse.click(vw / 2, vh / 2);
     await page.mouse.click(vw / 2, vh / 2, { button: "right" });
     await page.keyboard.press("KeyA");
-    // Absence cannot be waited for: give a request the time a real one takes to start.
-    await page.waitForTimeout(300);
+    // Absence is proven by a sentinel: once the handlers' animation frames have run, a request
+    // the page makes now is seen after any control request those handlers started.
+    await page.evaluate(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const sentinel = page.waitForRequest(r => r.url().endsWith("/state?sentinel=1"), { timeout: 15000 });
+    await page.evaluate(() => fetch("/state?sentinel=1"));
+    await sentinel;
     if (controlRequests > 0) throw new Error(`a view-only page sent ${controlRequests} control requests`);
     await step("viewclick");
     await page.screenshot({ path: screenshot });

@@ -2,15 +2,20 @@
 # Camera end-to-end scenarios, run inside the V4L2 test bed guest (vivid at /dev/video0,
 # v4l2loopback at /dev/video10) in ONE boot, because each boot costs 20-40 s.
 # Prints one "PASS name" or "FAIL name: why" line per check, "INFO ..." lines for figures and
-# the ustreamer comparison; tests/camera.rs asserts every expected check passed.
+# the ustreamer comparison, and "PICTURE name file" for each snapshot whose pixels matter:
+# tests/camera.rs, which runs this script, asserts every expected check passed and judges those
+# pictures on the host (colour bars, NO SIGNAL, flipped), where decoding is fast.
 # Usage (from the repository root): tools/v4l2-testbed/run 'sh tests/camera/scenarios.sh'
-# DESKCAM may name the binary [default: target/release/deskcam].
+# Environment: DESKCAM names the binary [default: target/release/deskcam]; SCRATCH a directory
+# in the shared working directory for files and logs [default: a new one under target/], where
+# tests/camera.rs has put fixed.jpg and bare.jpg (one MJPEG frame with and without its Huffman
+# tables) for the passthrough section.
 set -u
 B=${DESKCAM:-target/release/deskcam}
 # Scratch files and every deskcam log go to the working directory, which the guest shares with
 # the host, so they survive the guest (its /tmp does not) for a look after a failure.
 mkdir -p target
-W=$(mktemp -d "$(pwd)/target/camera-e2e.XXXXXX")
+W=${SCRATCH:-$(mktemp -d "$(pwd)/target/camera-e2e.XXXXXX")}
 echo "INFO scratch files and logs: $W"
 PORT=8081
 U="http://127.0.0.1:$PORT"
@@ -32,6 +37,10 @@ decodes() { [ -s "$1" ] && ffmpeg -v error -i "$1" -f null - 2>&1 | { ! grep -q 
 state() { curl -sf --max-time 5 "$U/state"; }
 state_has() { state | grep -q "$1"; }
 snap() { curl -sf --max-time 15 -o "$1" "$U/snapshot${2:-}"; }
+# picture NAME FILE: hands a snapshot to tests/camera.rs, which knows what NAME must show.
+picture() { echo "PICTURE $1 $2"; }
+# grows FILE BYTES: FILE is now longer than BYTES.
+grows() { [ "$(wc -c <"$1")" -gt "$2" ]; }
 video_fds() { ls -l /proc/"$1"/fd 2>/dev/null | grep -c '/dev/video'; }
 no_video_fd() { [ "$(video_fds "$1")" = 0 ]; }
 has_video_fd() { [ "$(video_fds "$1")" -gt 0 ]; }
@@ -98,8 +107,9 @@ fi
 if want yuyv; then
 step yuyv
 for size in 640x480 1280x720; do
-  if start "yuyv-$size" --device /dev/video0 --size "$size"; then
+  if start "yuyv-$size" --device /dev/video0 --size "$size" --format yuyv; then
     snap "$W/yuyv-$size.jpg"
+    picture "yuyv-$size" "$W/yuyv-$size.jpg"
     got=$(size_of "$W/yuyv-$size.jpg")
     if [ "$got" = "$(echo $size | tr x ,)" ] && decodes "$W/yuyv-$size.jpg"; then
       pass "yuyv-$size-snapshot"
@@ -133,21 +143,28 @@ if want default; then
 step default
 if start default-size --device /dev/video0; then
   snap "$W/default.jpg"
+  picture default "$W/default.jpg"
   check default-size-720p test "$(size_of "$W/default.jpg")" = "1280,720"
   stop
 fi
 fi
 
-# --flip/--mirror while encoding: the picture is turned (compare with an unflipped snapshot of
+# --flip/--mirror while encoding: the same still picture unturned, upside down and sideways.
+# vivid's colour squares (an 8x8 grid in which a flip changes every cell), without its text.
 if want flip; then
 step flip
-# vivid's static test pattern at the same moment is impossible; instead check both run and
-# differ from each other in their top-left corner, where vivid draws its text).
-if start flip --device /dev/video0 --size 640x480 --flip --mirror; then
-  snap "$W/flip.jpg"
-  check flip-encodes decodes "$W/flip.jpg"
-  stop
-fi
+timeout 20 v4l2-ctl -d /dev/video0 -c test_pattern=4 -c osd_text_mode=2
+turned() { # turned NAME [FLAGS...]: a snapshot with FLAGS, handed on as flip-NAME
+  turn=$1; shift
+  if start "flip-$turn" --device /dev/video0 --size 640x480 "$@"; then
+    snap "$W/flip-$turn.jpg" && picture "flip-$turn" "$W/flip-$turn.jpg"
+    stop
+  fi
+}
+turned plain
+turned flipped --flip
+turned mirrored --mirror
+timeout 20 v4l2-ctl -d /dev/video0 -c test_pattern=0 -c osd_text_mode=0
 fi
 
 # --- injected errors -------------------------------------------------------------------------
@@ -179,9 +196,15 @@ if start idle --device /dev/video0 --size 640x480 --idle-stop 2; then
   snap "$W/idle0.jpg"
   check idle-closes-device poll 15 no_video_fd "$PID"
   check idle-state-not-capturing state_has '"capturing":false'
+  # The snapshot must be a new camera picture (judged on the host), so the device reopened.
   t=$(curl -sf --max-time 15 -o "$W/idle1.jpg" -w '%{time_total}' "$U/snapshot")
-  # Check the descriptor at once: decoding takes longer than the idle period in the guest.
-  check idle-device-open-again has_video_fd "$PID"
+  picture idle-reopened "$W/idle1.jpg"
+  # And it stays open while someone watches (after a snapshot alone, the next idle stop may
+  # close it before a slow guest looks).
+  curl -s --max-time 60 "$U/stream" >/dev/null &
+  C=$!
+  check idle-device-open-again poll 15 has_video_fd "$PID"
+  kill "$C" 2>/dev/null
   if [ -n "$t" ] && decodes "$W/idle1.jpg"; then
     pass idle-reopens
     echo "INFO first frame after reopen (guest time, software-emulated): ${t} s"
@@ -208,10 +231,12 @@ if start unplug --device /dev/video0 --size 640x480 --idle-stop 0; then
   check unplug-offline poll 15 state_has '"online":false'
   check unplug-logged grep -q 'unplugged' "$W/unplug.log"
   check unplug-device-closed poll 10 no_video_fd "$PID"
-  check unplug-placeholder-snapshot snap "$W/placeholder.jpg"
+  # ?fresh=1: a frame drawn after the request, so not the last camera frame published just
+  # before the placeholder.
+  check unplug-placeholder-snapshot snap "$W/placeholder.jpg" "?fresh=1"
+  picture unplug-placeholder "$W/placeholder.jpg"
   check unplug-placeholder-size test "$(size_of "$W/placeholder.jpg")" = "640,480"
-  b1=$(wc -c <"$W/unplug-stream.bin"); sleep 3; b2=$(wc -c <"$W/unplug-stream.bin")
-  check unplug-stream-keeps-going test "$b2" -gt "$b1"
+  check unplug-stream-keeps-going poll 10 grows "$W/unplug-stream.bin" "$(wc -c <"$W/unplug-stream.bin")"
   check unplug-still-offline state_has '"online":false'
   check unplug-alive alive "$PID"
   t0=$(date +%s.%N)
@@ -221,6 +246,7 @@ if start unplug --device /dev/video0 --size 640x480 --idle-stop 0; then
   f0=$(frames)
   check replug-frames-resume poll 20 frames_above "$((f0 + 5))"
   check replug-real-snapshot snap "$W/replugged.jpg" "?fresh=1"
+  picture replugged "$W/replugged.jpg"
   check replug-stream-client-kept alive "$C"
   kill "$C" 2>/dev/null
   stop
@@ -230,7 +256,8 @@ if start reload --device /dev/video0 --size 640x480 --idle-stop 1; then
   snap "$W/reload0.jpg"
   poll 15 no_video_fd "$PID"
   check reload-rmmod rmmod vivid
-  check reload-placeholder snap "$W/reload-ph.jpg"
+  check reload-placeholder snap "$W/reload-ph.jpg" "?fresh=1"
+  picture reload-placeholder "$W/reload-ph.jpg"
   check reload-offline state_has '"online":false'
   curl -s --max-time 200 "$U/stream" >/dev/null &
   C=$!
@@ -249,24 +276,10 @@ fi
 # --- MJPEG passthrough through v4l2loopback --------------------------------------------------
 if want mjpeg; then
 step mjpeg
-# `-huffman default`: the Annex K tables, which a UVC camera that omits its DHT relies on
-# (ffmpeg otherwise optimises the tables per picture, which no decoder could guess).
-ffmpeg -v error -f lavfi -i testsrc2=size=640x480 -frames:v 1 -q:v 3 -huffman default \
-  "$W/fixed.jpg" </dev/null
-# The same picture without Huffman tables, as many UVC cameras send it.
-python3 - "$W/fixed.jpg" "$W/bare.jpg" <<'PY'
-import sys
-d = open(sys.argv[1], 'rb').read()
-out, i = bytearray(d[:2]), 2
-while True:
-    m, n = d[i + 1], int.from_bytes(d[i + 2:i + 4], 'big')
-    if m == 0xDA:
-        out += d[i:]; break
-    if m != 0xC4:
-        out += d[i:i + 2 + n]
-    i += 2 + n
-open(sys.argv[2], 'wb').write(out)
-PY
+# fixed.jpg: ffmpeg's testsrc2 with `-huffman default` (the Annex K tables, which a UVC camera
+# that omits its DHT relies on); bare.jpg: the same without its DHT segments, as many UVC
+# cameras send it. Both made on the host by tests/camera.rs.
+check mjpeg-inputs test -s "$W/fixed.jpg" -a -s "$W/bare.jpg"
 # A fresh loopback device: once a producer has left, v4l2loopback (exclusive_caps=1) keeps
 # its capture format and refuses the next producer's VIDIOC_G_FMT (EINVAL), so reload it.
 reset_loopback() {
@@ -282,6 +295,7 @@ feed "$W/fixed.jpg"
 "$B" --list-formats --device /dev/video10 >"$W/loop-formats.txt" 2>&1
 echo "INFO loopback formats: $(tr '\n' ' ' <"$W/loop-formats.txt")"
 exit2 passthrough-flip-refused "flip control" --source camera --device /dev/video10 --format mjpeg --flip
+exit2 passthrough-rotate-refused "add --format yuyv" --source camera --device /dev/video10 --format mjpeg --rotate 90
 if start mjpeg --device /dev/video10 --idle-stop 0; then
   snap "$W/pass.jpg" "?fresh=1"
   check mjpeg-byte-identical cmp "$W/fixed.jpg" "$W/pass.jpg"
@@ -295,7 +309,8 @@ if start mjpeg --device /dev/video10 --idle-stop 0; then
   C=$!
   check mjpeg-stall-detected poll 20 state_has '"online":false'
   check mjpeg-stall-log grep -q 'stalled' "$W/mjpeg.log"
-  check mjpeg-stall-placeholder snap "$W/stall.jpg"
+  check mjpeg-stall-placeholder snap "$W/stall.jpg" "?fresh=1"
+  picture mjpeg-stall "$W/stall.jpg"
   check mjpeg-stall-alive alive "$PID"
   kill "$C" 2>/dev/null
   stop
@@ -315,6 +330,133 @@ if start mjpeg-dht --device /dev/video10; then
   stop
 fi
 kill "$F" 2>/dev/null; wait "$F" 2>/dev/null
+fi
+
+# --- pixel formats: every layout deskcam encodes, its picture judged on the host -------------
+# tests/camera.rs checks each snapshot shows vivid's colour bars in the right colours (grey: the
+# bars' brightness), so a swapped chroma pair, RGB read as BGR or a wrong plane offset or
+# stride fails.
+if want formats; then
+step formats
+"$B" --list-formats --device /dev/video0 >"$W/formats-all.txt" 2>&1
+ok=1
+for f in uyvy nv12 yuv420 rgb24 bgr24 grey; do grep -q "(--format $f: encoded)" "$W/formats-all.txt" || ok=0; done
+check list-formats-new-formats test "$ok" = 1
+for f in yuyv uyvy nv12 yuv420 rgb24 bgr24 grey; do
+  if start "format-$f" --device /dev/video0 --size 640x480 --format "$f"; then
+    snap "$W/format-$f.jpg" "?fresh=1" && picture "format-$f" "$W/format-$f.jpg"
+    check "format-$f-state" state_has "\"format\":\"$(echo $f | tr a-z A-Z)\",\"mode\":\"encode\",\"size\":\"640x480\""
+    check "format-$f-size" test "$(size_of "$W/format-$f.jpg")" = "640,480"
+    stop
+  fi
+done
+fi
+
+# --- rotation ----------------------------------------------------------------------------------
+# Turned a quarter clockwise, the bars run top to bottom in the same order (white at the top);
+# a quarter anticlockwise, bottom to top (judged on the host).
+if want rotate; then
+step rotate
+for r in 90 270; do
+  if start "rotate-$r" --device /dev/video0 --size 640x480 --format yuyv --rotate "$r"; then
+    snap "$W/rotate-$r.jpg" "?fresh=1" && picture "rotate-$r" "$W/rotate-$r.jpg"
+    check "rotate-$r-size" test "$(size_of "$W/rotate-$r.jpg")" = "480,640"
+    check "rotate-$r-state" state_has '"rotate":'"$r"
+    stop
+  fi
+done
+# auto leaves MJPEG out for a quarter turn and picks the cheapest raw format.
+if start rotate-auto --device /dev/video0 --size 640x480 --rotate 90; then
+  check rotate-auto-raw-format state_has '"format":"YUV420","mode":"encode"'
+  stop
+fi
+# The placeholder keeps the turned shape while the camera is gone.
+if start rotate-unplug --device /dev/video0 --size 640x480 --rotate 90 --idle-stop 1; then
+  snap "$W/rotate-live.jpg"
+  poll 15 no_video_fd "$PID"
+  rmmod vivid
+  snap "$W/rotate-ph.jpg" "?fresh=1" && picture rotate-placeholder "$W/rotate-ph.jpg"
+  check rotate-placeholder-turned test "$(size_of "$W/rotate-ph.jpg")" = "480,640"
+  replug_vivid
+  stop
+fi
+fi
+
+# --- image controls --------------------------------------------------------------------------
+ctl() { timeout 20 v4l2-ctl -d /dev/video0 -C "$1" 2>/dev/null | sed -n "s/^$1: //p"; }
+ctl_is() { [ "$(ctl "$1")" = "$2" ]; }
+# post BODY [CURL ARGS...]: POST /camera/controls; prints the HTTP status, body in $W/post.out.
+post() { b=$1; shift; curl -s -o "$W/post.out" -w '%{http_code}' --max-time 20 "$@" -d "$b" "$U/camera/controls"; }
+if want controls; then
+step controls
+"$B" --list-controls --device /dev/video0 >"$W/controls.txt" 2>&1
+check list-controls-brightness grep -q '^    brightness  *int  *0 to 255  *default 128' "$W/controls.txt"
+check list-controls-menu grep -q '^        0: 75% Colorbar' "$W/controls.txt"
+exit2 set-unknown-control 'no control named "brightnes"' --source camera --device /dev/video0 --set brightnes=1
+exit2 set-out-of-range "brightness=300 is out of range: it takes 0 to 255" --source camera --device /dev/video0 --set brightness=300
+check set-refused-nothing-changed ctl_is brightness 128
+# By flag, in an order that only works because automatic modes go first: vivid ignores a gain
+# written while gain_automatic is on.
+if start controls-flag --device /dev/video0 --size 640x480 --set brightness=200 --set gain=50 --set gain_automatic=0 --set contrast=90; then
+  check set-flag-brightness ctl_is brightness 200
+  check set-flag-contrast ctl_is contrast 90
+  check set-flag-auto-first ctl_is gain 50
+  check set-flag-auto-off ctl_is gain_automatic 0
+  code=$(post brightness=10)
+  check post-needs-camera-controls test "$code" = 403
+  check post-refused-unchanged ctl_is brightness 200
+  stop
+fi
+# Over HTTP, with --camera-controls; --idle-stop 1 so the driver can be reloaded below.
+if start controls-http --device /dev/video0 --size 640x480 --idle-stop 1 --set contrast=90 --camera-controls; then
+  snap "$W/controls0.jpg"
+  curl -sf --max-time 20 "$U/camera/controls" >"$W/controls.json"
+  # The values the camera has now (brightness as the run above left it: vivid keeps it).
+  check get-controls-json python3 -c "import json; c={x['name']:x for x in json.load(open('$W/controls.json'))['controls']}; assert c['brightness']['value']==$(ctl brightness) and c['contrast']['value']==90 and c['test_pattern']['menu'][0]['name']=='75% Colorbar', c['brightness']"
+  check post-brightness test "$(post 'brightness=60&saturation=30')" = 200
+  check post-read-back-brightness ctl_is brightness 60
+  check post-read-back-saturation ctl_is saturation 30
+  check post-answer-json grep -q '"name":"brightness","label":"Brightness","type":"int","min":0,"max":255,"step":1,"default":128,"value":60' "$W/post.out"
+  check post-unknown-400 test "$(post 'brightnes=1')" = 400
+  check post-unknown-one-line test "$(wc -l <"$W/post.out")" = 1
+  check post-out-of-range-400 test "$(post 'contrast=10&brightness=999')" = 400
+  check post-all-or-nothing ctl_is contrast 90
+  check post-range-unchanged ctl_is brightness 60
+  check post-cross-site-403 test "$(post brightness=1 -H 'Origin: http://evil.example')" = 403
+  check post-cross-site-unchanged ctl_is brightness 60
+  # Replug: the driver removed and loaded again comes back with its defaults; deskcam's reopen
+  # puts the kept values back (the flag's and the one set over HTTP).
+  poll 15 no_video_fd "$PID"
+  check replug-controls-rmmod rmmod vivid
+  modprobe vivid n_devs=1 vid_cap_nr=0 && poll 20 test -e /dev/video0
+  check replug-controls-defaults ctl_is brightness 128
+  snap "$W/controls1.jpg" "?fresh=1"
+  check replug-controls-online poll 30 state_has '"online":true'
+  check replug-restores-http-value poll 10 ctl_is brightness 60
+  check replug-restores-flag-value ctl_is contrast 90
+  check replug-restores-saturation ctl_is saturation 30
+  stop
+fi
+# Later sections start from the driver's defaults.
+replug_vivid
+fi
+
+# --- the controls panel in headless Chromium, inside the guest -------------------------------
+# The guest has only loopback networking, so the browser runs here too: Debian's chromium and
+# node from the host's (read-only) files, playwright-core from tests/browser.
+if want panel; then
+step panel
+if start panel --device /dev/video0 --size 640x480 --idle-stop 0 --camera-controls; then
+  export HOME=/tmp
+  timeout 900 node tests/browser/camera_panel.mjs "$U/" "$W/panel.png" >"$W/panel.out" 2>"$W/panel.err"
+  rc=$?
+  shown=$(sed -n 's/^BRIGHTNESS //p' "$W/panel.out")
+  echo "INFO panel: rc=$rc shown=$shown v4l2-ctl=$(ctl brightness) $(tail -3 "$W/panel.err" | tr '\n' ' ')"
+  check panel-ran test "$rc" = 0
+  check panel-changed-brightness test -n "$shown" -a "$shown" != 128
+  check panel-value-on-camera ctl_is brightness "$shown"
+  stop
+fi
 fi
 
 # --- the peer: Debian's ustreamer on the same scenarios (INFO only) ---------------------------

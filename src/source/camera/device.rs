@@ -17,8 +17,9 @@ use v4l::video::Capture as _;
 use v4l::video::capture::Parameters;
 use v4l::{Device, Format, FourCC};
 
-use super::mode::{Pixel, Sizes};
-use crate::config::Resolution;
+use super::mode::{self, Sizes};
+use crate::geometry::Resolution;
+use crate::image::CaptureFormat;
 use crate::source::SourceError;
 
 /// Buffers the driver fills in turn: enough that one being encoded or copied does not make
@@ -39,7 +40,7 @@ const ENOTTY: i32 = 25;
 /// Turns an I/O error from `what` on `path` into a source error: a vanished device is `Lost`
 /// (show NO SIGNAL, retry), anything else too while streaming, since a camera that worked once
 /// is worth retrying.
-pub fn lost(path: &Path, what: &str, e: &io::Error) -> SourceError {
+pub fn device_failed(path: &Path, what: &str, e: &io::Error) -> SourceError {
     let p = path.display();
     match e.raw_os_error() {
         Some(ENODEV) | Some(ENXIO) => SourceError::Lost(format!("{p} was unplugged ({what})")),
@@ -61,14 +62,14 @@ pub struct Opened {
 pub fn open(path: &Path) -> Result<Opened, SourceError> {
     let p = path.display();
     let dev = Device::with_path(path).map_err(|e| match e.raw_os_error() {
-        Some(ENOENT) | Some(ENODEV) | Some(ENXIO) => lost(path, "open", &e),
+        Some(ENOENT) | Some(ENODEV) | Some(ENXIO) => device_failed(path, "open", &e),
         _ => SourceError::Unusable(format!("cannot open {p}: {e}")),
     })?;
     let caps = dev.query_caps().map_err(|e| match e.raw_os_error() {
         Some(ENOTTY) | Some(22) => SourceError::Unusable(format!(
             "{p} is not a V4L2 camera (it does not answer VIDIOC_QUERYCAP)"
         )),
-        _ => lost(path, "VIDIOC_QUERYCAP", &e),
+        _ => device_failed(path, "VIDIOC_QUERYCAP", &e),
     })?;
     if !caps.capabilities.contains(Caps::VIDEO_CAPTURE) {
         return Err(SourceError::Unusable(format!(
@@ -151,10 +152,10 @@ fn sizes_of(list: Vec<v4l::FrameSize>) -> Sizes {
 }
 
 /// The usable formats among `offers`, for [`super::mode::choose`].
-pub fn usable(offers: &[Offer]) -> Vec<(Pixel, Sizes)> {
+pub fn usable(offers: &[Offer]) -> Vec<(CaptureFormat, Sizes)> {
     offers
         .iter()
-        .filter_map(|o| Pixel::from_fourcc(&o.fourcc).map(|p| (p, o.sizes.clone())))
+        .filter_map(|o| mode::from_fourcc(&o.fourcc).map(|p| (p, o.sizes.clone())))
         .collect()
 }
 
@@ -200,7 +201,7 @@ pub fn set_format(
     let want = Format::new(size.width, size.height, FourCC::new(&fourcc));
     let got = dev
         .set_format(&want)
-        .map_err(|e| lost(path, "VIDIOC_S_FMT", &e))?;
+        .map_err(|e| device_failed(path, "VIDIOC_S_FMT", &e))?;
     if got.fourcc.repr != fourcc || got.width != size.width || got.height != size.height {
         return Err(SourceError::Unusable(format!(
             "{} gave {}x{} {} when asked for {size} {}",
@@ -238,7 +239,7 @@ pub fn set_bool_control(dev: &Device, id: u32, on: bool) -> io::Result<()> {
 }
 
 /// A running mmap capture stream.
-pub struct Capture {
+pub struct Streaming {
     stream: Stream<'static>,
     started: bool,
 }
@@ -255,12 +256,12 @@ pub enum Dequeued<'a> {
     Nothing,
 }
 
-impl Capture {
-    pub fn start(dev: &Device, path: &Path, timeout: Duration) -> Result<Capture, SourceError> {
+impl Streaming {
+    pub fn start(dev: &Device, path: &Path, timeout: Duration) -> Result<Streaming, SourceError> {
         let mut stream = Stream::with_buffers(dev, Type::VideoCapture, BUFFERS)
-            .map_err(|e| lost(path, "mmap buffers (VIDIOC_REQBUFS)", &e))?;
+            .map_err(|e| device_failed(path, "mmap buffers (VIDIOC_REQBUFS)", &e))?;
         stream.set_timeout(timeout);
-        Ok(Capture {
+        Ok(Streaming {
             stream,
             started: false,
         })
@@ -276,7 +277,7 @@ impl Capture {
                 .stream
                 .handle()
                 .poll(POLLIN, wait.as_millis().min(i32::MAX as u128) as i32)
-                .map_err(|e| lost(path, "poll", &e))?;
+                .map_err(|e| device_failed(path, "poll", &e))?;
             if ready == 0 {
                 return Ok(Dequeued::Nothing);
             }
@@ -296,7 +297,7 @@ impl Capture {
                 "{}: no frame after starting the stream",
                 path.display()
             ))),
-            Err(e) => Err(lost(path, "VIDIOC_DQBUF", &e)),
+            Err(e) => Err(device_failed(path, "VIDIOC_DQBUF", &e)),
         }
     }
 

@@ -1,11 +1,14 @@
-//! `--list-devices` and `--list-formats`: what each camera offers (formats, sizes, frame
-//! rates), so users can pick `--device`, `--size`, `--fps` and `--format` without v4l2-ctl.
+//! `--list-devices`, `--list-formats` and `--list-controls`: what each camera offers (formats,
+//! sizes, frame rates, image controls), so users can pick `--device`, `--size`, `--fps`,
+//! `--format` and `--set` without v4l2-ctl.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use super::controls::{self, Info, Kind};
 use super::device;
-use super::mode::{self, Pixel, Sizes};
+use super::mode::{self, Sizes};
+use crate::image::CaptureFormat;
 use crate::source::SourceError;
 
 /// Every /dev/videoN node, in numeric order.
@@ -38,7 +41,7 @@ pub fn devices() -> String {
                 let offers = device::offers(&opened.dev).unwrap_or_default();
                 let mut formats: Vec<String> = offers
                     .iter()
-                    .filter(|o| Pixel::from_fourcc(&o.fourcc).is_some())
+                    .filter(|o| mode::from_fourcc(&o.fourcc).is_some())
                     .map(|o| mode::fourcc_text(&o.fourcc))
                     .collect();
                 let others = offers.len() - formats.len();
@@ -69,8 +72,8 @@ pub fn devices() -> String {
 /// Every format, size and frame rate of `path`, marking the formats deskcam can use.
 pub fn formats(path: &Path) -> Result<String, SourceError> {
     let opened = device::open(path)?;
-    let offers =
-        device::offers(&opened.dev).map_err(|e| device::lost(path, "VIDIOC_ENUM_FMT", &e))?;
+    let offers = device::offers(&opened.dev)
+        .map_err(|e| device::device_failed(path, "VIDIOC_ENUM_FMT", &e))?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -83,10 +86,12 @@ pub fn formats(path: &Path) -> Result<String, SourceError> {
         out.push_str("  no capture formats (a v4l2loopback device offers one once a producer writes to it)\n");
     }
     for offer in &offers {
-        let use_ = match Pixel::from_fourcc(&offer.fourcc) {
-            Some(Pixel::Mjpeg) => "--format mjpeg: passed through",
-            Some(Pixel::Yuyv) => "--format yuyv: encoded",
-            None => "not used by deskcam",
+        let use_ = match mode::from_fourcc(&offer.fourcc) {
+            Some(CaptureFormat::Mjpeg) => "--format mjpeg: passed through".to_string(),
+            Some(CaptureFormat::Raw(p)) => {
+                format!("--format {}: encoded", p.name().to_ascii_lowercase())
+            }
+            None => "not used by deskcam".to_string(),
         };
         let fourcc = mode::fourcc_text(&offer.fourcc);
         let _ = writeln!(out, "  {fourcc}  {} ({use_})", offer.description);
@@ -111,4 +116,70 @@ pub fn formats(path: &Path) -> Result<String, SourceError> {
         }
     }
     Ok(out)
+}
+
+/// `--list-controls`: every control of `path` deskcam can set, grouped as v4l2-ctl groups them,
+/// with its range, default and current value, and menus with their entries.
+pub fn controls(path: &Path) -> Result<String, SourceError> {
+    let opened = device::open(path)?;
+    let list = controls::query(&opened.dev)
+        .map_err(|e| device::device_failed(path, "listing the controls", &e))?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}, driver {}): set with --set NAME=VALUE (repeatable)",
+        path.display(),
+        opened.card,
+        opened.driver
+    );
+    if list.is_empty() {
+        out.push_str("  no controls\n");
+    }
+    let mut class = None;
+    for c in &list {
+        if class != Some(&c.class) {
+            let _ = writeln!(
+                out,
+                "  {}:",
+                if c.class.is_empty() {
+                    "Controls"
+                } else {
+                    &c.class
+                }
+            );
+            class = Some(&c.class);
+        }
+        let _ = writeln!(out, "    {}", describe(c));
+        if let Kind::Menu(items) = &c.kind {
+            for (i, name) in items {
+                let _ = writeln!(out, "        {i}: {name}");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One control on one line: `brightness  int  0 to 255  default 128  value 128`.
+fn describe(c: &Info) -> String {
+    let mut line = format!("{:<32} {:<6}", c.name, c.kind.name());
+    if c.kind != Kind::Button {
+        let range = match c.kind {
+            Kind::Menu(_) => format!("{} to {}", c.min, c.max),
+            _ => c.allowed(),
+        };
+        line.push_str(&format!(" {range:<22} default {:<6}", c.default));
+        if let Some(v) = c.value {
+            line.push_str(&format!(" value {v}"));
+        }
+    }
+    for (on, flag) in [
+        (c.read_only, "read-only"),
+        (c.inactive, "inactive"),
+        (c.kind == Kind::Button, "an action, not a setting"),
+    ] {
+        if on {
+            line.push_str(&format!(" ({flag})"));
+        }
+    }
+    line.trim_end().to_string()
 }

@@ -3,21 +3,28 @@
 //! vanishes, stalls or fails mid-stream is a [`SourceError::Lost`]: the capture loop shows
 //! "NO SIGNAL" and reopens it, renegotiating the mode, until it is back.
 
+pub mod controls;
 pub mod device;
+pub mod kept;
 pub mod list;
-pub mod mjpeg;
 pub mod mode;
+pub mod passthrough;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{Captured, Source, SourceError};
-use crate::config::{CameraFormat, Config, Resolution};
-use crate::encode::{PixelFormat, RawImage};
+use super::{Grab, Source, SourceError};
+use crate::config::{Config, FormatChoice};
 use crate::frame::Frame;
+use crate::geometry::Resolution;
+use crate::image::{CaptureFormat, PixelFormat, RawImage};
 use crate::json::Json;
-use device::{CID_HFLIP, CID_VFLIP, Capture, Dequeued, Opened};
-use mode::Pixel;
+use crate::orientation::{Orientation, Rotation};
+use controls::ControlError;
+use device::{CID_HFLIP, CID_VFLIP, Dequeued, Opened, Streaming};
+use kept::Store;
+use mode::NoMode;
 
 /// No frame for this long is a dead stream: restart it (the "stall" rule). Long enough
 /// for a camera at its slowest common rate (5 fps in low light on UVC auto-exposure).
@@ -27,11 +34,17 @@ const WAIT: Duration = Duration::from_secs(1);
 
 pub struct Camera {
     path: PathBuf,
-    format: CameraFormat,
+    format: FormatChoice,
     size: Option<Resolution>,
     fps: u32,
     flip: bool,
     mirror: bool,
+    rotate: Rotation,
+    /// `--set` and what `POST /camera/controls` changed: applied again on every open.
+    controls: Arc<Store>,
+    /// Whether an open has succeeded before: a control the camera refuses then is a warning
+    /// (the picture matters more), where at start-up it is the user's mistake to report.
+    opened_before: bool,
     live: Option<Live>,
     /// What the last open negotiated; kept after close so `/state` and the placeholder know it.
     mode: Option<Mode>,
@@ -45,12 +58,12 @@ pub struct Camera {
 
 struct Live {
     opened: Opened,
-    capture: Capture,
+    streaming: Streaming,
 }
 
 #[derive(Clone)]
 struct Mode {
-    pixel: Pixel,
+    format: CaptureFormat,
     size: Resolution,
     stride: usize,
     fps: Option<f64>,
@@ -68,6 +81,9 @@ impl Camera {
             fps: config.fps,
             flip: config.flip,
             mirror: config.mirror,
+            rotate: config.rotate,
+            controls: Arc::new(Store::new(config.device.clone(), config.controls.clone())),
+            opened_before: false,
             live: None,
             mode: None,
             last_frame: Instant::now(),
@@ -80,55 +96,47 @@ impl Camera {
     fn negotiate(&self, opened: &Opened) -> Result<Mode, SourceError> {
         let p = self.path.display();
         let dev = &opened.dev;
-        let offers =
-            device::offers(dev).map_err(|e| device::lost(&self.path, "VIDIOC_ENUM_FMT", &e))?;
+        let offers = device::offers(dev)
+            .map_err(|e| device::device_failed(&self.path, "VIDIOC_ENUM_FMT", &e))?;
         let usable = device::usable(&offers);
-        let choice = mode::choose(&usable, self.format, self.size).map_err(|why| {
-            // Name the formats it has only when the format is the problem; a size error
-            // already lists the sizes.
-            let formats = if why.starts_with("offers no") {
-                let all: Vec<String> = offers
-                    .iter()
-                    .map(|o| mode::fourcc_text(&o.fourcc))
-                    .collect();
-                format!(" (it has: {})", all.join(", "))
-            } else {
-                String::new()
-            };
-            SourceError::Unusable(format!(
-                "{p} ({}) {why}{formats}; see deskcam --list-formats --device {p}",
-                opened.card
-            ))
-        })?;
+        let turned = Orientation::new(self.rotate, self.flip, self.mirror);
+        let choice =
+            mode::choose(&usable, self.format, self.size, !turned.transpose).map_err(|why| {
+                // Name the formats it has only when the format is the problem; a size error
+                // already lists the sizes.
+                let formats = match why {
+                    NoMode::NoFormat { .. } => {
+                        let all: Vec<String> = offers
+                            .iter()
+                            .map(|o| mode::fourcc_text(&o.fourcc))
+                            .collect();
+                        format!(" (it has: {})", all.join(", "))
+                    }
+                    NoMode::NoSize { .. } | NoMode::NoSizes => String::new(),
+                };
+                let turn = if turned.transpose {
+                    format!(" that can be turned by --rotate {}", self.rotate)
+                } else {
+                    String::new()
+                };
+                SourceError::Unusable(format!(
+                    "{p} ({}) {why}{turn}{formats}; see deskcam --list-formats --device {p}",
+                    opened.card
+                ))
+            })?;
         let fourcc = offers
             .iter()
             .map(|o| o.fourcc)
-            .find(|f| Pixel::from_fourcc(f) == Some(choice.pixel))
+            .find(|f| mode::from_fourcc(f) == Some(choice.format))
             .unwrap_or(*b"YUYV");
         let format = device::set_format(dev, &self.path, fourcc, choice.size)?;
         let fps = device::set_fps(dev, self.fps);
-        let mut hardware_flip = false;
-        if choice.pixel == Pixel::Mjpeg && (self.flip || self.mirror) {
-            // Passthrough never decodes, so only the camera itself can turn its picture.
-            for (wanted, id, flag, name) in [
-                (self.flip, CID_VFLIP, "--flip", "vertical"),
-                (self.mirror, CID_HFLIP, "--mirror", "horizontal"),
-            ] {
-                if !wanted {
-                    continue;
-                }
-                if !device::has_control(dev, id) {
-                    return Err(SourceError::Unusable(format!(
-                        "{flag} with MJPEG passthrough needs the camera's {name}-flip control, and {p} has none; add --format yuyv to flip while encoding"
-                    )));
-                }
-                device::set_bool_control(dev, id, true)
-                    .map_err(|e| device::lost(&self.path, "setting the flip control", &e))?;
-            }
-            hardware_flip = true;
+        let hardware_flip = choice.format == CaptureFormat::Mjpeg && !turned.is_identity();
+        if hardware_flip {
+            self.flip_in_camera(dev, turned)?;
         }
         Ok(Mode {
-            pixel: choice.pixel,
+            format: choice.format,
             size: choice.size,
             stride: format.stride as usize,
             fps,
@@ -136,6 +144,59 @@ impl Camera {
             driver: opened.driver.clone(),
             hardware_flip,
         })
+    }
+
+    /// Passthrough never decodes, so only the camera itself can turn its picture: upside down
+    /// and left to right with its V4L2 flip controls (a half turn is both), never a quarter turn.
+    fn flip_in_camera(&self, dev: &v4l::Device, turned: Orientation) -> Result<(), SourceError> {
+        let p = self.path.display();
+        let mut asked: Vec<String> = [(self.flip, "--flip"), (self.mirror, "--mirror")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, f)| f.to_string())
+            .collect();
+        if self.rotate != Rotation::R0 {
+            asked.push(format!("--rotate {}", self.rotate));
+        }
+        let asked = asked.join(" ");
+        if turned.transpose {
+            return Err(SourceError::Unusable(format!(
+                "{asked} cannot turn the camera's own MJPEG, which is passed through without decoding; add --format yuyv (or another raw format --list-formats shows) to turn while encoding"
+            )));
+        }
+        for (wanted, id, name) in [
+            (turned.neg_y, CID_VFLIP, "vertical"),
+            (turned.neg_x, CID_HFLIP, "horizontal"),
+        ] {
+            if !wanted {
+                continue;
+            }
+            if !device::has_control(dev, id) {
+                return Err(SourceError::Unusable(format!(
+                    "{asked} with MJPEG passthrough needs the camera's {name}-flip control, and {p} has none; add --format yuyv to turn while encoding"
+                )));
+            }
+            device::set_bool_control(dev, id, true)
+                .map_err(|e| device::device_failed(&self.path, "setting the flip control", &e))?;
+        }
+        Ok(())
+    }
+
+    /// The kept control values, on a freshly opened camera.
+    fn restore_controls(&mut self, opened: &Opened) -> Result<(), SourceError> {
+        match self.controls.restore(&opened.dev) {
+            Ok(0) => {}
+            Ok(n) => log::info!("{}: {n} control(s) set", self.path.display()),
+            Err(ControlError::Device(e)) => return Err(e),
+            Err(e) if !self.opened_before => {
+                return Err(SourceError::Unusable(format!(
+                    "{}: {e}",
+                    self.path.display()
+                )));
+            }
+            Err(e) => log::warn!("{}: {e}; streaming without it", self.path.display()),
+        }
+        Ok(())
     }
 
     fn count_invalid(&mut self, why: &str) {
@@ -153,7 +214,7 @@ impl Camera {
 /// What became of one dequeued buffer, owned so the buffer can go back to the driver.
 enum Outcome {
     Jpeg(Vec<u8>),
-    Pixels(Vec<u8>),
+    Pixels(PixelFormat, Vec<u8>),
     Flagged,
     Invalid(String),
 }
@@ -162,22 +223,26 @@ fn take(data: &[u8], error: bool, mode: &Mode) -> Outcome {
     if error {
         return Outcome::Flagged;
     }
-    match mode.pixel {
-        Pixel::Mjpeg => match mjpeg::prepare(data) {
+    match mode.format {
+        CaptureFormat::Mjpeg => match passthrough::prepare(data) {
             Ok(jpeg) => Outcome::Jpeg(jpeg),
             Err(e) => Outcome::Invalid(e.to_string()),
         },
-        Pixel::Yuyv => {
-            let (w, h) = (mode.size.width as usize, mode.size.height as usize);
-            let stride = mode.stride.max(2 * w);
-            let needed = stride * (h - 1) + 2 * w;
+        CaptureFormat::Raw(format) => {
+            let (w, h) = (mode.size.width, mode.size.height);
+            let stride = mode.stride.max(format.bytes_per_pixel() * w as usize);
+            let planes = format.planes(w, h, stride);
+            // The last row needs only its pixels, not its padding.
+            let needed = planes.last().map_or(0, |p| p.end());
+            let whole = planes.last().map_or(0, |p| p.padded_end());
             if data.len() < needed {
                 return Outcome::Invalid(format!(
-                    "YUYV buffer of {} bytes, {needed} needed",
+                    "{} buffer of {} bytes, {needed} needed",
+                    format.name(),
                     data.len()
                 ));
             }
-            Outcome::Pixels(data[..data.len().min(stride * h)].to_vec())
+            Outcome::Pixels(format, data[..data.len().min(whole)].to_vec())
         }
     }
 }
@@ -187,34 +252,36 @@ impl Source for Camera {
         self.close();
         let opened = device::open(&self.path)?;
         let mode = self.negotiate(&opened)?;
-        let capture = Capture::start(&opened.dev, &self.path, STALL)?;
+        self.restore_controls(&opened)?;
+        let streaming = Streaming::start(&opened.dev, &self.path, STALL)?;
+        self.opened_before = true;
         log::info!(
             "{} ({}): {} {} at {} fps, {}",
             self.path.display(),
             mode.card,
-            mode.pixel.name(),
+            mode.format.name(),
             mode.size,
             mode.fps.map_or("unknown".into(), |f| format!("{f:.1}")),
-            if mode.pixel == Pixel::Mjpeg {
+            if mode.format == CaptureFormat::Mjpeg {
                 "passed through"
             } else {
                 "encoded"
             }
         );
         self.mode = Some(mode);
-        self.live = Some(Live { opened, capture });
+        self.live = Some(Live { opened, streaming });
         self.last_frame = Instant::now();
         Ok(())
     }
 
-    fn capture(&mut self) -> Result<Captured, SourceError> {
+    fn capture(&mut self) -> Result<Grab, SourceError> {
         let (Some(live), Some(mode)) = (self.live.as_mut(), self.mode.as_ref()) else {
             return Err(SourceError::Lost(format!(
                 "{} is not open",
                 self.path.display()
             )));
         };
-        let outcome = match live.capture.next(&self.path, WAIT)? {
+        let outcome = match live.streaming.next(&self.path, WAIT)? {
             Dequeued::Nothing => None,
             Dequeued::Frame(buf) => Some(take(buf.data, buf.error, mode)),
         };
@@ -226,7 +293,7 @@ impl Source for Camera {
                     STALL.as_secs()
                 )));
             }
-            return Ok(Captured::Unchanged);
+            return Ok(Grab::Unchanged);
         };
         self.last_frame = Instant::now();
         let captured = SystemTime::now();
@@ -234,20 +301,20 @@ impl Source for Camera {
         match outcome {
             Outcome::Jpeg(jpeg) => {
                 self.frames += 1;
-                Ok(Captured::Jpeg(Frame::new(
+                Ok(Grab::Jpeg(Frame::new(
                     jpeg,
                     size.width,
                     size.height,
                     captured,
                 )))
             }
-            Outcome::Pixels(data) => {
+            Outcome::Pixels(format, data) => {
                 self.frames += 1;
-                Ok(Captured::Image(RawImage {
-                    format: PixelFormat::Yuyv,
+                Ok(Grab::Raw(RawImage {
+                    format,
                     width: size.width,
                     height: size.height,
-                    stride: stride.max(2 * size.width as usize),
+                    stride: stride.max(format.bytes_per_pixel() * size.width as usize),
                     data,
                     captured,
                 }))
@@ -261,18 +328,18 @@ impl Source for Camera {
                     self.path.display(),
                     self.dropped
                 );
-                Ok(Captured::Unchanged)
+                Ok(Grab::Unchanged)
             }
             Outcome::Invalid(why) => {
                 self.count_invalid(&why);
-                Ok(Captured::Unchanged)
+                Ok(Grab::Unchanged)
             }
         }
     }
 
     fn close(&mut self) {
         if let Some(live) = self.live.take() {
-            live.capture.stop();
+            live.streaming.stop();
             // The device node closes when the last handle goes; `v4l` unwraps close(2), so a
             // failing close must not unwind through the capture loop either.
             let opened = live.opened;
@@ -292,12 +359,12 @@ impl Source for Camera {
             out.extend([
                 ("camera".to_string(), Json::str(&m.card)),
                 ("driver".to_string(), Json::str(&m.driver)),
-                ("format".to_string(), Json::str(m.pixel.name())),
+                ("format".to_string(), Json::str(m.format.name())),
                 (
                     "mode".to_string(),
-                    Json::str(match m.pixel {
-                        Pixel::Mjpeg => "passthrough",
-                        Pixel::Yuyv => "encode",
+                    Json::str(match m.format {
+                        CaptureFormat::Mjpeg => "passthrough",
+                        CaptureFormat::Raw(_) => "encode",
                     }),
                 ),
                 ("size".to_string(), Json::str(m.size.to_string())),
@@ -306,6 +373,10 @@ impl Source for Camera {
                     m.fps.map_or(Json::Null, Json::Num),
                 ),
                 ("hardware_flip".to_string(), Json::Bool(m.hardware_flip)),
+                (
+                    "rotate".to_string(),
+                    Json::Int(self.rotate.degrees() as i64),
+                ),
             ]);
         }
         out.extend([
@@ -320,6 +391,10 @@ impl Source for Camera {
     fn nominal_size(&self) -> Option<Resolution> {
         self.mode.as_ref().map(|m| m.size).or(self.size)
     }
+
+    fn camera_controls(&self) -> Option<Arc<Store>> {
+        Some(self.controls.clone())
+    }
 }
 
 impl Drop for Camera {
@@ -332,9 +407,9 @@ impl Drop for Camera {
 mod tests {
     use super::*;
 
-    fn mode(pixel: Pixel, width: u32, height: u32, stride: usize) -> Mode {
+    fn mode(format: CaptureFormat, width: u32, height: u32, stride: usize) -> Mode {
         Mode {
-            pixel,
+            format,
             size: Resolution { width, height },
             stride,
             fps: None,
@@ -346,26 +421,40 @@ mod tests {
 
     #[test]
     fn flagged_buffers_are_skipped_whatever_they_hold() {
-        let m = mode(Pixel::Yuyv, 4, 2, 8);
+        let m = mode(CaptureFormat::Raw(PixelFormat::Yuyv), 4, 2, 8);
         assert!(matches!(take(&[0; 16], true, &m), Outcome::Flagged));
     }
 
     #[test]
     fn yuyv_buffers_are_sliced_to_the_picture_or_rejected_when_short() {
-        let m = mode(Pixel::Yuyv, 4, 2, 12);
+        let m = mode(CaptureFormat::Raw(PixelFormat::Yuyv), 4, 2, 12);
         // Two rows of 12 bytes (8 of pixels, 4 of padding) plus driver slack at the end.
         match take(&[7; 30], false, &m) {
-            Outcome::Pixels(p) => assert_eq!(p.len(), 24),
+            Outcome::Pixels(_, p) => assert_eq!(p.len(), 24),
             _ => panic!("expected pixels"),
         }
         // The last row needs only its pixels, not its padding.
-        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(p) if p.len() == 20));
+        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(_, p) if p.len() == 20));
         assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
     }
 
     #[test]
+    fn planar_buffers_need_every_plane() {
+        // NV12 4x2 with a stride of 8: 16 bytes of Y rows, then one chroma row of 4 bytes.
+        let m = mode(CaptureFormat::Raw(PixelFormat::Nv12), 4, 2, 8);
+        assert!(matches!(take(&[7; 24], false, &m), Outcome::Pixels(_, p) if p.len() == 24));
+        assert!(matches!(take(&[7; 30], false, &m), Outcome::Pixels(_, p) if p.len() == 24));
+        assert!(matches!(take(&[7; 20], false, &m), Outcome::Pixels(_, p) if p.len() == 20));
+        assert!(matches!(take(&[7; 19], false, &m), Outcome::Invalid(_)));
+        // YU12 4x2, packed: 8 of Y, 2 of U, 2 of V.
+        let m = mode(CaptureFormat::Raw(PixelFormat::Yuv420), 4, 2, 4);
+        assert!(matches!(take(&[7; 12], false, &m), Outcome::Pixels(_, p) if p.len() == 12));
+        assert!(matches!(take(&[7; 11], false, &m), Outcome::Invalid(_)));
+    }
+
+    #[test]
     fn mjpeg_buffers_are_validated() {
-        let m = mode(Pixel::Mjpeg, 64, 48, 0);
+        let m = mode(CaptureFormat::Mjpeg, 64, 48, 0);
         assert!(matches!(take(&[0; 500], false, &m), Outcome::Invalid(_)));
     }
 }

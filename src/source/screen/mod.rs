@@ -1,25 +1,38 @@
 //! Streams an X11 desktop: grabs only when DAMAGE says the screen changed (or the pointer moved),
 //! at most `--fps` times a second, so a static desktop costs almost nothing while a busy one is
-//! grabbed through MIT-SHM in under a millisecond per 1080p frame.
+//! grabbed through MIT-SHM in under a millisecond per 1080p frame. By default only the rows
+//! DAMAGE names are read and the picture goes to the encoder in bands ([`bands`]), so only what
+//! changed is encoded; `--full-frames` grabs and encodes every frame whole.
 
+mod bands;
 mod cursor;
 mod display;
+mod setup;
 mod shm;
 mod wayland;
 
 use std::time::{Duration, Instant};
 
-use super::{Captured, Source, SourceError};
-use crate::config::{Config, Region, Resolution, ScreenArea};
+use super::{Grab, Source, SourceError};
+use crate::config::{Config, ScreenArea};
+use crate::encode::bands::band_rows;
+use crate::geometry::{Region, Resolution};
 use crate::json::Json;
+use bands::Banding;
 use display::Display;
 
 /// Longest the capture call blocks with nothing to do (the trait asks for about a second).
 const MAX_WAIT: Duration = Duration::from_secs(1);
-/// How often the pointer position is polled while the cursor is drawn. X reports motion only
-/// to windows that select it, and the root window's children swallow it, so a poll is the
-/// portable way; 50 polls a second is ~1 ms of CPU a second and keeps cursor lag under 20 ms.
+/// How often the pointer position is polled while the cursor is drawn and the server has no
+/// XInput 2. X reports motion only to windows that select it, and the root window's children
+/// swallow it, so a poll is the portable way; 50 polls a second cost little (the static-screen
+/// CPU in docs/performance.md includes them) and keep cursor lag under 20 ms.
 const POINTER_POLL: Duration = Duration::from_millis(20);
+/// With XInput 2 raw motion the pointer is read when it moves (at most this often, so a fast
+/// mouse does not flood the X connection with queries), and otherwise once a second in case an
+/// event was missed.
+const MOTION_GAP: Duration = Duration::from_millis(4);
+const IDLE_POINTER_POLL: Duration = Duration::from_secs(1);
 
 pub struct Screen {
     display_name: String,
@@ -30,10 +43,19 @@ pub struct Screen {
     display: Option<Display>,
     /// The last streamed area, kept across reconnects for `/state` and input mapping.
     last_area: Option<Region>,
+    /// Rows per band, or `None` with `--full-frames`.
+    band_rows: Option<u32>,
+    /// The banded picture of the open display.
+    banding: Option<Banding>,
     /// Something changed that the last grab does not show yet.
     dirty: bool,
+    /// DAMAGE reported drawing since the last grab.
+    notified: bool,
+    /// `?fresh=1` asked for a picture taken now.
+    fresh: bool,
     next_due: Instant,
     next_pointer_poll: Instant,
+    last_pointer_poll: Instant,
     pointer: Option<(i16, i16)>,
     grabs: u64,
 }
@@ -53,9 +75,14 @@ impl Screen {
             interval: Duration::from_secs(1) / config.fps.max(1),
             display: None,
             last_area: None,
+            band_rows: (!config.full_frames).then(|| band_rows(config.subsampling)),
+            banding: None,
             dirty: true,
+            notified: false,
+            fresh: false,
             next_due: now,
             next_pointer_poll: now,
+            last_pointer_poll: now,
             pointer: None,
             grabs: 0,
         })
@@ -63,17 +90,14 @@ impl Screen {
 
     fn connect(&mut self) -> Result<(), SourceError> {
         self.display = None;
-        let d = Display::open(&self.display_name, &self.area, self.want_cursor)?;
+        let mut d = Display::open(&self.display_name, &self.area, self.want_cursor)?;
         let a = d.area();
+        d.eager_subtract = self.band_rows.is_none();
+        self.banding = self
+            .band_rows
+            .map(|rows| Banding::new(a.width, a.height, rows));
         if self.last_area.is_some_and(|old| old != a) {
-            log::info!(
-                "X display {}: now streaming {}x{}+{}+{}",
-                self.display_name,
-                a.width,
-                a.height,
-                a.x,
-                a.y
-            );
+            log::info!("X display {}: now streaming {a}", self.display_name);
         }
         self.last_area = Some(a);
         self.display = Some(d);
@@ -95,7 +119,7 @@ impl Source for Screen {
         self.connect()
     }
 
-    fn capture(&mut self) -> Result<Captured, SourceError> {
+    fn capture(&mut self) -> Result<Grab, SourceError> {
         let deadline = Instant::now() + MAX_WAIT;
         loop {
             let Some(d) = self.display.as_mut() else {
@@ -110,7 +134,13 @@ impl Source for Screen {
                     self.pointer = Some(p);
                     self.dirty = true;
                 }
-                self.next_pointer_poll = now + POINTER_POLL;
+                self.last_pointer_poll = now;
+                self.next_pointer_poll = now
+                    + if d.has_motion_events() {
+                        IDLE_POINTER_POLL
+                    } else {
+                        POINTER_POLL
+                    };
             }
             let changes = d.pump()?;
             if changes.resized {
@@ -119,21 +149,34 @@ impl Source for Screen {
                 self.connect()?;
                 continue;
             }
+            if changes.pointer_moved {
+                let soon = (self.last_pointer_poll + MOTION_GAP).max(Instant::now());
+                self.next_pointer_poll = self.next_pointer_poll.min(soon);
+            }
             if changes.cursor_shape {
                 d.refresh_cursor()?;
             }
-            self.dirty |= changes.damaged || changes.cursor_shape || !d.has_damage();
+            self.notified |= changes.damaged;
+            let pending = self.banding.as_ref().is_some_and(Banding::pending);
+            self.dirty |= changes.damaged || changes.cursor_shape || !d.has_damage() || pending;
             let now = Instant::now();
             if self.dirty && now >= self.next_due {
                 self.dirty = false;
                 self.next_due = next_due(self.next_due, now, self.interval);
                 let pointer = if self.want_cursor { self.pointer } else { None };
-                let img = d.grab(pointer)?;
                 self.grabs += 1;
-                return Ok(Captured::Image(img));
+                let Some(banding) = self.banding.as_mut() else {
+                    return Ok(Grab::Raw(d.grab(pointer)?));
+                };
+                let (notified, fresh) = (self.notified, self.fresh);
+                (self.notified, self.fresh) = (false, false);
+                if let Some(img) = banding.grab(d, pointer, notified, fresh)? {
+                    return Ok(Grab::Bands(img));
+                }
+                continue;
             }
             if now >= deadline {
-                return Ok(Captured::Unchanged);
+                return Ok(Grab::Unchanged);
             }
             let mut wake = deadline;
             if self.dirty {
@@ -153,6 +196,7 @@ impl Source for Screen {
     /// A `?fresh=1` snapshot wants a picture taken now, changed or not.
     fn refresh(&mut self) {
         self.dirty = true;
+        self.fresh = true;
     }
 
     fn info(&self) -> Vec<(String, Json)> {
@@ -160,12 +204,13 @@ impl Source for Screen {
             ("display".into(), Json::str(self.display_name.clone())),
             ("cursor".into(), Json::Bool(self.want_cursor)),
             ("grabs".into(), Json::Int(self.grabs as i64)),
+            (
+                "band_rows".into(),
+                self.band_rows.map_or(Json::Null, |r| Json::Int(r.into())),
+            ),
         ];
         if let Some(a) = self.last_area {
-            info.push((
-                "area".into(),
-                Json::str(format!("{}x{}+{}+{}", a.width, a.height, a.x, a.y)),
-            ));
+            info.push(("area".into(), Json::str(a.to_string())));
         }
         if let Some(d) = &self.display {
             let (w, h) = d.screen_size();
@@ -180,13 +225,10 @@ impl Source for Screen {
     }
 
     fn nominal_size(&self) -> Option<Resolution> {
-        self.last_area.map(|a| Resolution {
-            width: a.width,
-            height: a.height,
-        })
+        self.last_area.map(|a| a.size())
     }
 
-    fn geometry(&self) -> Option<Region> {
+    fn area(&self) -> Option<Region> {
         self.last_area
     }
 }

@@ -1,352 +1,175 @@
-use ascii::AsciiString;
+//! deskcam patch: one thread per connection reads its requests one after another, each head
+//! under a deadline and checked by [`crate::head`], hands each request to the application and
+//! waits until it is answered before reading the next. Replaces upstream's `ClientConnection`
+//! iterator, its chains of sequential readers and writers, and its thread pool: a thread here
+//! ends with its connection, so threads and descriptors return to their baseline as soon as
+//! clients leave.
 
-use std::io::Error as IoError;
-use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use std::net::SocketAddr;
-use std::str::FromStr;
+use crate::body::{Input, SocketReader};
+use crate::connection::Connection;
+use crate::head::{read_head, Framing, HeadError, Refusal};
+use crate::pending::Pending;
+use crate::request::{Done, Request};
+use crate::tls::HandshakeError;
+use crate::util::MessagesQueue;
+use crate::{Limits, Message};
 
-use crate::common::{HTTPVersion, Method};
-use crate::util::RefinedTcpStream;
-use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
-use crate::Request;
-
-/// deskcam patch: longest request line accepted (longer: 414 and close).
-const MAX_REQUEST_LINE: usize = 8 * 1024;
-/// deskcam patch: most header bytes accepted (more: 431 and close).
-const MAX_HEADER_BYTES: usize = 16 * 1024;
-
-/// A ClientConnection is an object that will store a socket to a client
-/// and return Request objects.
-pub struct ClientConnection {
-    // address of the client
-    remote_addr: IoResult<Option<SocketAddr>>,
-
-    // sequence of Readers to the stream, so that the data is not read in
-    //  the wrong order
-    source: SequentialReaderBuilder<BufReader<RefinedTcpStream>>,
-
-    // sequence of Writers to the stream, to avoid writing response #2 before
-    //  response #1
-    sink: SequentialWriterBuilder<BufWriter<RefinedTcpStream>>,
-
-    // Reader to read the next header from
-    next_header_source: SequentialReader<BufReader<RefinedTcpStream>>,
-
-    // set to true if we know that the previous request is the last one
-    no_more_requests: bool,
-
-    // true if the connection goes through SSL
-    secure: bool,
+/// What every connection thread shares.
+pub(crate) struct Shared {
+    pub messages: Arc<MessagesQueue<Message>>,
+    pub pending: Arc<Pending>,
+    pub limits: Limits,
+    /// deskcam patch 15: set when the server speaks HTTPS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
-/// Error that can happen when reading a request.
-#[derive(Debug)]
-enum ReadError {
-    WrongRequestLine,
-    WrongHeader(HTTPVersion),
-    /// the client sent an unrecognized `Expect` header
-    ExpectationFailed(HTTPVersion),
+/// Longest a closing connection keeps reading (and discarding) what the client still sends,
+/// so the answer is not destroyed by a reset (RFC 9112 section 9.6), and how much it reads.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 256 * 1024;
 
-    /// deskcam patch: the request line (414) or the headers (431) exceed their limit
-    TooLarge(u16),
-    ReadIoError(IoError),
-}
-
-impl ClientConnection {
-    /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
-    pub fn new(
-        write_socket: RefinedTcpStream,
-        mut read_socket: RefinedTcpStream,
-    ) -> ClientConnection {
-        let remote_addr = read_socket.peer_addr();
-        let secure = read_socket.secure();
-
-        let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
-        let first_header = source.next().unwrap();
-
-        ClientConnection {
-            source,
-            sink: SequentialWriterBuilder::new(BufWriter::with_capacity(1024, write_socket)),
-            remote_addr,
-            next_header_source: first_header,
-            no_more_requests: false,
-            secure,
+/// Serves one connection until it ends.
+pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &Shared) {
+    let limits = &shared.limits;
+    if let Connection::Tls(tls) = &*conn {
+        // Counted among the connections waiting for a request, and under the same deadlines.
+        let _waiting = shared.pending.enter(&conn);
+        match tls.handshake(limits) {
+            Ok(()) => {}
+            Err(HandshakeError::PlainHttp) => return refuse_plain_http(&conn),
+            Err(HandshakeError::Silent) => return,
+            Err(HandshakeError::Failed(e)) => {
+                log::debug!("TLS handshake failed: {}", e);
+                let _ = conn.shutdown(Shutdown::Write);
+                return discard_until_closed(&conn);
+            }
         }
     }
-
-    /// true if the connection is HTTPS
-    pub fn secure(&self) -> bool {
-        self.secure
-    }
-
-    /// Reads the next line from self.next_header_source.
-    ///
-    /// Reads until `CRLF` is reached. The next read will start
-    ///  at the first byte of the new line.
-    fn read_next_line(&mut self, limit: usize) -> IoResult<AsciiString> {
-        let mut buf = Vec::new();
-        let mut prev_byte_was_cr = false;
-
-        loop {
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
-            };
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+    let mut input: Input = BufReader::with_capacity(
+        8 * 1024,
+        SocketReader::new(conn.clone(), limits.idle_timeout),
+    );
+    loop {
+        let waiting = shared.pending.enter(&conn);
+        let head = {
+            input.get_mut().deadline = None;
+            // Idle until a request starts; silence or a hang-up just ends the connection.
+            match input.fill_buf() {
+                Ok([]) | Err(_) => return,
+                Ok(_) => {}
             }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            // deskcam patch: the line used to grow without bound, so one client sending an
-            // endless header line could exhaust the server's memory.
-            if buf.len() >= limit {
-                return Err(IoError::new(ErrorKind::InvalidData, "line too long"));
-            }
-            buf.push(byte);
-        }
-    }
-
-    /// Reads a request from the stream.
-    /// Blocks until the header has been read.
-    fn read(&mut self) -> Result<Request, ReadError> {
-        let (method, path, version, headers) = {
-            // reading the request line
-            let (method, path, version) = {
-                let line = self.read_next_line(MAX_REQUEST_LINE).map_err(|e| {
-                    if e.kind() == ErrorKind::InvalidData {
-                        ReadError::TooLarge(414)
-                    } else {
-                        ReadError::ReadIoError(e)
-                    }
-                })?;
-
-                parse_request_line(
-                    line.as_str().trim(), // TODO: remove this conversion
-                )?
-            };
-
-            // getting all headers
-            let headers = {
-                let mut headers = Vec::new();
-                let mut total = 0;
-                loop {
-                    let line = self
-                        .read_next_line(MAX_HEADER_BYTES.saturating_sub(total))
-                        .map_err(|e| {
-                            if e.kind() == ErrorKind::InvalidData {
-                                ReadError::TooLarge(431)
-                            } else {
-                                ReadError::ReadIoError(e)
-                            }
-                        })?;
-                    total += line.len() + 2;
-
-                    if line.is_empty() {
-                        break;
+            input.get_mut().deadline = Some(Instant::now() + limits.head_deadline);
+            match read_head(&mut input, limits) {
+                Ok(head) => head,
+                Err(HeadError::Refused(r)) => return refuse(&conn, &r),
+                Err(HeadError::Io(e)) if e.kind() == io::ErrorKind::TimedOut => {
+                    let r = Refusal {
+                        status: 408,
+                        reason: format!(
+                            "the request head did not arrive within {} s",
+                            limits.head_deadline.as_secs()
+                        ),
                     };
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
-                    });
+                    return refuse(&conn, &r);
                 }
-
-                headers
-            };
-
-            (method, path, version, headers)
+                Err(HeadError::Io(_)) => return,
+            }
         };
-
-        // building the writer for the request
-        let writer = self.sink.next().unwrap();
-
-        // follow-up for next potential request
-        let mut data_source = self.source.next().unwrap();
-        std::mem::swap(&mut self.next_header_source, &mut data_source);
-
-        // building the next reader
-        let request = crate::request::new_request(
-            self.secure,
-            method,
-            path,
-            version.clone(),
-            headers,
-            *self.remote_addr.as_ref().unwrap(),
-            data_source,
-            writer,
-        )
-        .map_err(|e| {
-            use crate::request;
-            match e {
-                request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                request::RequestCreationError::ExpectationFailed => {
-                    ReadError::ExpectationFailed(version)
-                }
-            }
-        })?;
-
-        // return the request
-        Ok(request)
-    }
-}
-
-impl Iterator for ClientConnection {
-    type Item = Request;
-
-    /// Blocks until the next Request is available.
-    /// Returns None when no new Requests will come from the client.
-    fn next(&mut self) -> Option<Request> {
-        use crate::{Response, StatusCode};
-
-        // the client sent a "connection: close" header in this previous request
-        //  or is using HTTP 1.0, meaning that no new request will come
-        if self.no_more_requests {
-            return None;
-        }
-
-        loop {
-            let rq = match self.read() {
-                Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // closing the connection
-                }
-
-                Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
-                    return None; // TODO: should be recoverable, but needs handling in case of body
-                }
-
-                Err(ReadError::TooLarge(code)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::from_string(if code == 414 {
-                        "request line too long\n"
-                    } else {
-                        "request headers too large\n"
-                    })
-                    .with_status_code(StatusCode(code));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // the rest of the request is unread: close
-                }
-
-                Err(ReadError::ReadIoError(_)) => return None,
-
-                Ok(rq) => rq,
-            };
-
-            // checking HTTP version
-            if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
-            }
-
-            // updating the status of the connection
-            let connection_header = rq
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Connection"))
-                .map(|h| h.value.as_str());
-
-            let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
-
-            match lowercase {
-                Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
-                Some(ref val)
-                    if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
-                {
-                    self.no_more_requests = true
-                }
-                None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
-                _ => (),
-            };
-
-            // returning the request
-            return Some(rq);
+        let (sender, receiver) = mpsc::channel();
+        // A request with a body stays in the registry until the body is in.
+        let waiting = (head.framing != Framing::None).then_some(waiting);
+        let request = Request::new(
+            head,
+            input,
+            conn.clone(),
+            remote,
+            limits.max_drain,
+            waiting,
+            sender,
+        );
+        shared.messages.push(request.into());
+        match receiver.recv() {
+            Ok(Done { input: Some(back) }) => input = back,
+            _ => return linger_close(&conn),
         }
     }
 }
 
-/// Parses a "HTTP/1.1" string.
-fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
-    let (major, minor) = match version {
-        "HTTP/0.9" => (0, 9),
-        "HTTP/1.0" => (1, 0),
-        "HTTP/1.1" => (1, 1),
-        "HTTP/2.0" => (2, 0),
-        "HTTP/3.0" => (3, 0),
-        _ => return Err(ReadError::WrongRequestLine),
-    };
-
-    Ok(HTTPVersion(major, minor))
+/// Answers a refused head with its status and reason, then closes.
+fn refuse(conn: &Connection, r: &Refusal) {
+    log::debug!("refused a request head: {} {}", r.status, r.reason);
+    let body = format!("{}\n", r.reason);
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        r.status,
+        crate::StatusCode(r.status).default_reason_phrase(),
+        body.len()
+    );
+    let _ = (&*conn).write_all(format!("{head}{body}").as_bytes());
+    linger_close(conn);
 }
 
-/// Parses the request line of the request.
-/// eg. GET / HTTP/1.1
-fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadError> {
-    let mut parts = line.split(' ');
-
-    let method = parts.next().and_then(|w| w.parse().ok());
-    let path = parts.next().map(ToOwned::to_owned);
-    let version = parts.next().and_then(|w| parse_http_version(w).ok());
-
-    method
-        .and_then(|method| Some((method, path?, version?)))
-        .ok_or(ReadError::WrongRequestLine)
+/// deskcam patch 15: a plain-HTTP request on the HTTPS port gets a plain-text answer saying
+/// so (a browser shows it), then the connection closes.
+fn refuse_plain_http(conn: &Connection) {
+    let Connection::Tls(tls) = conn else { return };
+    let body = "this port speaks HTTPS: use https:// in the address\n";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        body
+    );
+    let _ = (&tls.tcp).write_all(answer.as_bytes());
+    let _ = conn.shutdown(Shutdown::Write);
+    discard_until_closed(conn);
 }
 
-#[cfg(test)]
-mod test {
-    #[test]
-    fn test_parse_request_line() {
-        let (method, path, ver) = super::parse_request_line("GET /hello HTTP/1.1").unwrap();
+/// Ends the connection gently: our side is shut so the client sees the end of the answer, and
+/// what it still sends is read for a moment, so the kernel does not answer it with a reset
+/// that could destroy the answer before the client read it.
+fn linger_close(conn: &Connection) {
+    conn.close_write();
+    discard_until_closed(conn);
+}
 
-        assert!(method == crate::Method::Get);
-        assert!(path == "/hello");
-        assert!(ver == crate::common::HTTPVersion(1, 1));
-
-        assert!(super::parse_request_line("GET /hello").is_err());
-        assert!(super::parse_request_line("qsd qsd qsd").is_err());
+/// The second half of [`linger_close`]: reads and drops what the client still sends, for at
+/// most [`LINGER`] or [`LINGER_BYTES`].
+fn discard_until_closed(conn: &Connection) {
+    let deadline = Instant::now() + LINGER;
+    let mut buf = [0u8; 8192];
+    let mut read = 0;
+    while read < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left < Duration::from_millis(1) || conn.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match conn.read_raw(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
     }
+}
+
+/// Refuses a connection the server cannot take (no descriptor or thread for it): a 503 if
+/// the socket takes it at once, then close.
+pub(crate) fn turn_away(conn: &Connection, why: &str) {
+    // deskcam patch 15: a TLS client could not read a plain-text answer; it just sees the end.
+    let plain = !matches!(conn, Connection::Tls(_));
+    if plain && conn.set_nonblocking(true).is_ok() {
+        let mut buf = [0u8; 4096];
+        let _ = (&*conn).read(&mut buf);
+        let body = format!("{why}\n");
+        let answer = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = (&*conn).write_all(answer.as_bytes());
+    }
+    let _ = conn.shutdown(Shutdown::Both);
 }

@@ -94,42 +94,75 @@
 #![deny(rust_2018_idioms)]
 #![allow(clippy::match_like_matches_macro)]
 
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-use zeroize::Zeroizing;
-
 use std::error::Error;
+use std::fs::File;
 use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use client::ClientConnection;
 use connection::Connection;
 use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
-pub use connection::{ConfigListenAddr, ListenAddr, Listener};
-pub use request::{ReadWrite, Request};
+pub use connection::{ConfigListenAddr, ListenAddr, Listener, Socket};
+pub use request::Request;
 pub use response::{Response, ResponseBox};
-pub use test::TestRequest;
 
+mod body;
 mod client;
 mod common;
 mod connection;
+mod head;
+mod pending;
 mod request;
 mod response;
-mod ssl;
-mod test;
+mod tls;
 mod util;
 
-/// deskcam patch: how long a connection may stay silent while a request is expected.
-const IDLE_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// deskcam patch: the limits that keep one client from holding the server's threads,
+/// descriptors or memory. Upstream had none (see PATCHES.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A request, from the first byte of its head to the last byte of its body, must arrive
+    /// within this, however the bytes trickle in.
+    pub head_deadline: Duration,
+    /// A connection with no request under way is closed after this long without a byte.
+    pub idle_timeout: Duration,
+    /// Most connections waiting for a request head, or for the body after it, at once;
+    /// beyond, the longest waiting one is closed.
+    pub max_pending: usize,
+    /// Longest request line, CRLF included (414 beyond).
+    pub max_request_line: usize,
+    /// Most header bytes, CRLFs included (431 beyond).
+    pub max_header_bytes: usize,
+    /// Most header lines (431 beyond).
+    pub max_headers: usize,
+    /// Largest unread body rest skipped to keep a connection open; beyond, it is closed.
+    pub max_drain: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            head_deadline: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(20),
+            max_pending: 128,
+            max_request_line: 8 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            max_drain: 64 * 1024,
+        }
+    }
+}
+
+/// deskcam patch: stack of a connection thread; it only parses heads and copies bytes.
+const CONNECTION_STACK: usize = 128 * 1024;
 
 /// The main class of this library.
 ///
@@ -175,25 +208,6 @@ pub struct IncomingRequests<'a> {
     server: &'a Server,
 }
 
-/// Represents the parameters required to create a server.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The addresses to try to listen to.
-    pub addr: ConfigListenAddr,
-
-    /// If `Some`, then the server will use SSL to encode the communications.
-    pub ssl: Option<SslConfig>,
-}
-
-/// Configuration of the server for SSL.
-#[derive(Debug, Clone)]
-pub struct SslConfig {
-    /// Contains the public certificate to send to clients.
-    pub certificate: Vec<u8>,
-    /// Contains the ultra-secret private key used to decode communications.
-    pub private_key: Vec<u8>,
-}
-
 impl Server {
     /// Shortcut for a simple server on a specific address.
     #[inline]
@@ -201,26 +215,8 @@ impl Server {
     where
         A: ToSocketAddrs,
     {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: None,
-        })
-    }
-
-    /// Shortcut for an HTTPS server on a specific address.
-    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-    #[inline]
-    pub fn https<A>(
-        addr: A,
-        config: SslConfig,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
-    where
-        A: ToSocketAddrs,
-    {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: Some(config),
-        })
+        let listener = ConfigListenAddr::from_socket_addrs(addr)?.bind()?;
+        Self::from_listener(listener, Limits::default())
     }
 
     #[cfg(unix)]
@@ -229,144 +225,50 @@ impl Server {
     pub fn http_unix(
         path: &std::path::Path,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::unix_from_path(path),
-            ssl: None,
-        })
+        let listener = ConfigListenAddr::unix_from_path(path).bind()?;
+        Self::from_listener(listener, Limits::default())
     }
 
-    /// Builds a new server that listens on the specified address.
-    pub fn new(config: ServerConfig) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = config.addr.bind()?;
-        Self::from_listener(listener, config.ssl)
-    }
-
-    /// Builds a new server using the specified TCP listener.
+    /// Builds a new server using the specified listener and limits.
     ///
-    /// This is useful if you've constructed TcpListener using some less usual method
-    /// such as from systemd. For other cases, you probably want the `new()` function.
+    /// deskcam patch: takes [`Limits`] instead of an SSL configuration (HTTPS support was
+    /// removed: deskcam never enabled it).
     pub fn from_listener<L: Into<Listener>>(
         listener: L,
-        ssl_config: Option<SslConfig>,
+        limits: Limits,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = listener.into();
-        // building the "close" variable
+        Self::start(listener.into(), limits, None)
+    }
+
+    /// deskcam patch 15: a server that speaks HTTPS on every connection, with `tls` (its
+    /// certificate resolver may change the certificate at any time: new connections see it).
+    pub fn https_from_listener<L: Into<Listener>>(
+        listener: L,
+        limits: Limits,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::start(listener.into(), limits, Some(tls))
+    }
+
+    fn start(
+        listener: Listener,
+        limits: Limits,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let close_trigger = Arc::new(AtomicBool::new(false));
-
-        // building the TcpListener
-        let (server, local_addr) = {
-            let local_addr = listener.local_addr()?;
-            log::debug!("Server listening on {}", local_addr);
-            (listener, local_addr)
-        };
-
-        // building the SSL capabilities
-        #[cfg(all(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        compile_error!(
-            "Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time"
-        );
-        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-        type SslContext = ();
-        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
-            match ssl_config {
-                #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => Some(SslContext::from_pem(
-                    config.certificate,
-                    Zeroizing::new(config.private_key),
-                )?),
-                #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                Some(_) => return Err(
-                    "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
-                        .into(),
-                ),
-                None => None,
-            }
-        };
-
-        // creating a task where server.accept() is continuously called
-        // and ClientConnection objects are pushed in the messages queue
+        let local_addr = listener.local_addr()?;
+        log::debug!("Server listening on {}", local_addr);
         let messages = MessagesQueue::with_capacity(8);
-
-        let inside_close_trigger = close_trigger.clone();
-        let inside_messages = messages.clone();
-        thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
-
-            log::debug!("Running accept thread");
-            while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((sock, _)) => {
-                        use util::RefinedTcpStream;
-                        // deskcam patch: a connection that sends nothing used to hold its thread
-                        // and two descriptors forever. Reads (never writes) time out.
-                        let _ = sock.set_read_timeout(Some(IDLE_READ_TIMEOUT));
-                        let (read_closable, write_closable) = match ssl {
-                            // deskcam patch: `try_clone` used to be unwrapped and panicked this
-                            // thread when descriptors ran out (tiny_http issue #195).
-                            None => match RefinedTcpStream::try_new_http(sock) {
-                                Ok(pair) => pair,
-                                Err(e) => {
-                                    log::error!("Error accepting new client: {}", e);
-                                    thread::sleep(Duration::from_millis(100));
-                                    continue;
-                                }
-                            },
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
-                                // deskcam patch: read the next request only once the previous
-                                // one is answered (upstream did this for HTTPS only). Otherwise
-                                // requests pipelined behind an endless stream each became a
-                                // handler blocked on the stream: unbounded threads per socket.
-                                let (sender, receiver) = mpsc::channel();
-                                for rq in client {
-                                    messages.push(rq.with_notify_sender(sender.clone()).into());
-                                    if receiver.recv().is_err() {
-                                        break;
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
-                    // deskcam patch: upstream ended the server on any accept error; EMFILE,
-                    // ENFILE and ECONNABORTED pass, so wait a moment and go on accepting.
-                    Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        thread::sleep(Duration::from_millis(100));
-                    }
-                }
-            }
-            log::debug!("Terminating accept thread");
+        let shared = Arc::new(client::Shared {
+            messages: messages.clone(),
+            pending: Arc::new(pending::Pending::new(limits.max_pending)),
+            limits,
+            tls,
         });
-
-        // result
+        let inside_close_trigger = close_trigger.clone();
+        thread::Builder::new()
+            .name("http-accept".into())
+            .spawn(move || accept_loop(listener, &inside_close_trigger, &shared))?;
         Ok(Server {
             messages,
             close: close_trigger,
@@ -386,12 +288,6 @@ impl Server {
     #[inline]
     pub fn server_addr(&self) -> ListenAddr {
         self.listening_addr.clone()
-    }
-
-    /// Returns the number of clients currently connected to the server.
-    pub fn num_connections(&self) -> usize {
-        unimplemented!()
-        //self.requests_receiver.lock().len()
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.
@@ -460,4 +356,87 @@ impl Drop for Server {
             }
         }
     }
+}
+
+/// deskcam patch: the accept loop. Upstream panicked when `try_clone` ran out of descriptors
+/// (issue #195), ended the server on any accept error, and at the descriptor limit left new
+/// clients waiting in the backlog with no answer. Here every connection gets `TCP_NODELAY`
+/// and a thread of its own that ends with it; at the descriptor limit the longest waiting idle
+/// connection is dropped and the newcomer is accepted on a spare descriptor kept for this and
+/// turned away with a 503, so the backlog never stalls and the server recovers by itself.
+fn accept_loop(listener: Listener, close: &AtomicBool, shared: &Arc<client::Shared>) {
+    let mut spare = File::open("/dev/null").ok();
+    let mut last_warning: Option<Instant> = None;
+    let mut warn = |what: &dyn std::fmt::Display| {
+        // At most one line a second: a flood must not flood the log too.
+        if last_warning.map_or(true, |t| t.elapsed() >= Duration::from_secs(1)) {
+            log::warn!("{}", what);
+            last_warning = Some(Instant::now());
+        }
+    };
+    while !close.load(Relaxed) {
+        // Taken back as soon as a descriptor is free again.
+        if spare.is_none() {
+            spare = File::open("/dev/null").ok();
+        }
+        match listener.accept() {
+            Ok((conn, remote)) => {
+                let conn = match &shared.tls {
+                    None => conn,
+                    Some(config) => match conn.into_tls(config) {
+                        Ok(tls) => tls,
+                        Err(e) => {
+                            warn(&format_args!("cannot start TLS on a connection: {}", e));
+                            continue;
+                        }
+                    },
+                };
+                let conn = Arc::new(conn);
+                let _ = conn.set_nodelay();
+                let inner = (conn.clone(), shared.clone());
+                let spawned = thread::Builder::new()
+                    .name("http-conn".into())
+                    .stack_size(CONNECTION_STACK)
+                    .spawn(move || client::serve(inner.0, remote, &inner.1));
+                if let Err(e) = spawned {
+                    warn(&format_args!("cannot start a connection thread: {}", e));
+                    client::turn_away(&conn, "the server is too busy: try again shortly");
+                }
+            }
+            Err(e) if out_of_descriptors(&e) => {
+                // The spare descriptor makes room to accept a newcomer and say so. Linux
+                // reports EMFILE before it looks at the backlog, so the accept must not wait:
+                // a client arriving once descriptors are free again must be served.
+                drop(spare.take());
+                match listener.accept_now() {
+                    Some(conn) => {
+                        warn(&format_args!(
+                            "out of file descriptors: turning new clients away ({})",
+                            e
+                        ));
+                        // Room for the next newcomer: the idle connection waiting longest.
+                        shared.pending.drop_oldest();
+                        client::turn_away(
+                            &conn,
+                            "the server is out of connections: try again shortly",
+                        );
+                    }
+                    // Nobody waiting: do not spin on a listener that reports EMFILE at once.
+                    None => thread::sleep(Duration::from_millis(10)),
+                }
+                spare = File::open("/dev/null").ok();
+            }
+            Err(e) if e.kind() == IoErrorKind::ConnectionAborted => {}
+            Err(e) => {
+                warn(&format_args!("Error accepting new client: {}", e));
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    log::debug!("Terminating accept thread");
+}
+
+/// EMFILE (this process) or ENFILE (the whole system).
+fn out_of_descriptors(e: &IoError) -> bool {
+    matches!(e.raw_os_error(), Some(24) | Some(23))
 }

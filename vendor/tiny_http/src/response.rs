@@ -76,38 +76,38 @@ fn build_date_header() -> Header {
     Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap()
 }
 
-fn write_message_header<W>(
-    mut writer: W,
+/// deskcam patch: the head is built in memory and sent with the body in one write (upstream
+/// wrote it piecemeal through a 1 KiB buffer, then the body separately).
+fn write_message_header(
+    out: &mut Vec<u8>,
     http_version: &HTTPVersion,
     status_code: &StatusCode,
     headers: &[Header],
-) -> IoResult<()>
-where
-    W: Write,
-{
+) {
     // writing status line
-    write!(
-        &mut writer,
+    let _ = write!(
+        out,
         "HTTP/{}.{} {} {}\r\n",
         http_version.0,
         http_version.1,
         status_code.0,
         status_code.default_reason_phrase()
-    )?;
+    );
 
     // writing headers
     for header in headers.iter() {
-        writer.write_all(header.field.as_str().as_ref())?;
-        write!(&mut writer, ": ")?;
-        writer.write_all(header.value.as_str().as_ref())?;
-        write!(&mut writer, "\r\n")?;
+        out.extend_from_slice(header.field.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(header.value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
 
     // separator between header and data
-    write!(&mut writer, "\r\n")?;
-
-    Ok(())
+    out.extend_from_slice(b"\r\n");
 }
+
+/// deskcam patch: a body up to this size goes out in the same write as the head.
+const COALESCE_BODY: usize = 512 * 1024;
 
 fn choose_transfer_encoding(
     status_code: StatusCode,
@@ -128,6 +128,13 @@ fn choose_transfer_encoding(
     // A server MUST NOT send a Transfer-Encoding header field in any response with a status code
     // of 1xx (Informational) or 204 (No Content).
     if status_code.0 < 200 || status_code.0 == 204 {
+        return TransferEncoding::Identity;
+    }
+
+    // deskcam patch: a known length is always sent as Content-Length. Upstream switched to
+    // chunked at 32 KiB (`chunked_threshold`, now ignored), which pollers and caches handle
+    // worse for a snapshot and which cost a write per chunk.
+    if entity_length.is_some() {
         return TransferEncoding::Identity;
     }
 
@@ -171,16 +178,59 @@ fn choose_transfer_encoding(
         return TransferEncoding::Chunked;
     }
 
-    // if we don't have a Content-Length, or if the Content-Length is too big, using chunks writer
-    if entity_length
-        .as_ref()
-        .map_or(true, |val| *val >= chunked_threshold)
-    {
-        return TransferEncoding::Chunked;
-    }
+    // unknown length: chunks
+    TransferEncoding::Chunked
+}
 
-    // Identity by default
-    TransferEncoding::Identity
+/// deskcam patch: sends the head (already in `out`) and the body, in one write when the body
+/// is known and not too large (so they leave in as few segments as possible); a large body
+/// follows in large writes, one of unknown length in chunks.
+fn send_with_body<W: Write>(
+    mut writer: W,
+    mut out: Vec<u8>,
+    mut reader: Box<dyn Read + '_>,
+    data_length: Option<usize>,
+) -> IoResult<()> {
+    match data_length {
+        Some(l) if l <= COALESCE_BODY => {
+            out.reserve(l);
+            reader.take(l as u64).read_to_end(&mut out)?;
+            writer.write_all(&out)
+        }
+        Some(l) => {
+            writer.write_all(&out)?;
+            copy_large(&mut reader.take(l as u64), &mut writer, |w, data| {
+                w.write_all(data)
+            })
+        }
+        None => {
+            writer.write_all(&out)?;
+            copy_large(&mut reader, &mut writer, |w, data| {
+                write!(w, "{:x}\r\n", data.len())?;
+                w.write_all(data)?;
+                w.write_all(b"\r\n")
+            })?;
+            writer.write_all(b"0\r\n\r\n")
+        }
+    }
+}
+
+/// Copies `reader` to `writer` in 64 KiB blocks through `put` (which frames each block).
+fn copy_large<R: Read + ?Sized, W: Write>(
+    reader: &mut R,
+    writer: &mut W,
+    put: impl Fn(&mut W, &[u8]) -> IoResult<()>,
+) -> IoResult<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        put(writer, &buf[..n])?;
+    }
 }
 
 impl<R> Response<R>
@@ -223,9 +273,10 @@ where
     }
 
     /// Set a threshold for `Content-Length` where we chose chunked
-    /// transfer. Notice that chunked transfer might happen regardless of
-    /// this threshold, for instance when the request headers indicate
-    /// it is wanted or when there is no `Content-Length`.
+    /// transfer.
+    ///
+    /// deskcam patch: ignored. A known length is always sent as `Content-Length`; only a body
+    /// of unknown length goes chunked (to HTTP/1.1 clients).
     pub fn with_chunked_threshold(mut self, length: usize) -> Response<R> {
         self.chunked_threshold = Some(length);
         self
@@ -238,10 +289,8 @@ where
         self.reader
     }
 
-    /// The current `Content-Length` threshold for switching over to
-    /// chunked transfer. The default is 32768 bytes. Notice that
-    /// chunked transfer is mutually exclusive with sending a
-    /// `Content-Length` header as per the HTTP spec.
+    /// The `Content-Length` threshold upstream switched to chunked transfer at (32768 bytes by
+    /// default). deskcam patch: no longer used.
     pub fn chunked_threshold(&self) -> usize {
         self.chunked_threshold.unwrap_or(32768)
     }
@@ -337,16 +386,16 @@ where
         http_version: HTTPVersion,
         request_headers: &[Header],
         do_not_send_body: bool,
-        upgrade: Option<&str>,
+        connection: Option<&str>,
     ) -> IoResult<()> {
-        let mut transfer_encoding = Some(choose_transfer_encoding(
+        let transfer_encoding = choose_transfer_encoding(
             self.status_code,
             request_headers,
             &http_version,
             &self.data_length,
             false, /* TODO */
             self.chunked_threshold(),
-        ));
+        );
 
         // add `Date` if not in the headers
         if !self.headers.iter().any(|h| h.field.equiv("Date")) {
@@ -361,17 +410,11 @@ where
             );
         }
 
-        // handling upgrade
-        if let Some(upgrade) = upgrade {
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Upgrade"[..], upgrade.as_bytes()).unwrap(),
-            );
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Connection"[..], &b"upgrade"[..]).unwrap(),
-            );
-            transfer_encoding = None;
+        // deskcam patch: say whether the connection stays open (`close`, or `keep-alive` to an
+        // HTTP/1.0 client that asked for it).
+        if let Some(connection) = connection {
+            self.headers
+                .push(Header::from_bytes(&b"Connection"[..], connection.as_bytes()).unwrap());
         }
 
         // if the transfer encoding is identity, the content length must be known ; therefore if
@@ -380,7 +423,7 @@ where
         let (mut reader, data_length): (Box<dyn Read>, _) =
             match (self.data_length, transfer_encoding) {
                 (Some(l), _) => (Box::new(self.reader), Some(l)),
-                (None, Some(TransferEncoding::Identity)) => {
+                (None, TransferEncoding::Identity) => {
                     let mut buf = Vec::new();
                     self.reader.read_to_end(&mut buf)?;
                     let l = buf.len();
@@ -398,59 +441,21 @@ where
             };
 
         // preparing headers for transfer
-        match transfer_encoding {
-            Some(TransferEncoding::Chunked) => self
+        match (transfer_encoding, data_length) {
+            (TransferEncoding::Identity, Some(l)) => self.headers.push(
+                Header::from_bytes(&b"Content-Length"[..], format!("{}", l).as_bytes()).unwrap(),
+            ),
+            _ => self
                 .headers
                 .push(Header::from_bytes(&b"Transfer-Encoding"[..], &b"chunked"[..]).unwrap()),
-
-            Some(TransferEncoding::Identity) => {
-                assert!(data_length.is_some());
-                let data_length = data_length.unwrap();
-
-                self.headers.push(
-                    Header::from_bytes(
-                        &b"Content-Length"[..],
-                        format!("{}", data_length).as_bytes(),
-                    )
-                    .unwrap(),
-                )
-            }
-
-            _ => (),
-        };
-
-        // sending headers
-        write_message_header(
-            writer.by_ref(),
-            &http_version,
-            &self.status_code,
-            &self.headers,
-        )?;
-
-        // sending the body
-        if !do_not_send_body {
-            match transfer_encoding {
-                Some(TransferEncoding::Chunked) => {
-                    use chunked_transfer::Encoder;
-
-                    let mut writer = Encoder::new(writer);
-                    io::copy(&mut reader, &mut writer)?;
-                }
-
-                Some(TransferEncoding::Identity) => {
-                    assert!(data_length.is_some());
-                    let data_length = data_length.unwrap();
-
-                    if data_length >= 1 {
-                        io::copy(&mut reader, &mut writer)?;
-                    }
-                }
-
-                _ => (),
-            }
         }
 
-        Ok(())
+        let mut out = Vec::with_capacity(512);
+        write_message_header(&mut out, &http_version, &self.status_code, &self.headers);
+        if do_not_send_body {
+            return writer.write_all(&out);
+        }
+        send_with_body(writer, out, reader, data_length)
     }
 
     /// Retrieves the current value of the `Response` status code
