@@ -112,7 +112,8 @@ browser_deps() { # the browser end-to-end test's playwright-core, pinned by pack
   command -v npm >/dev/null 2>&1 || return 0
   # Installed and the locked version: nothing to do (a changed lock installs again).
   locked=$(sed -n '/"node_modules\/playwright-core"/,/"version"/s/.*"version": "\(.*\)".*/\1/p' "$dir/package-lock.json")
-  installed=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$dir/node_modules/playwright-core/package.json" 2>/dev/null)
+  # No node_modules yet (a fresh clone): sed fails, and set -e must not end the script here.
+  installed=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$dir/node_modules/playwright-core/package.json" 2>/dev/null || true)
   [ -n "$locked" ] && [ "$locked" = "$installed" ] && return 0
   (cd "$dir" && npm ci --no-audit --no-fund >/dev/null)
 }
