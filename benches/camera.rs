@@ -122,15 +122,7 @@ fn formats(settings: &EncodeSettings) {
         "format", "ms", "fps/core", "KiB/frame", "vs YUYV"
     );
     let mut base = None;
-    for format in [
-        PixelFormat::Yuyv,
-        PixelFormat::Uyvy,
-        PixelFormat::Nv12,
-        PixelFormat::Yuv420,
-        PixelFormat::Rgb24,
-        PixelFormat::Bgr24,
-        PixelFormat::Grey,
-    ] {
+    for format in deskcam::image::CAMERA_PIXEL_FORMATS {
         let frames: Vec<Vec<u8>> = yuyv_frames
             .iter()
             .map(|f| in_format(format, w, h, f))

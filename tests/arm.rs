@@ -25,11 +25,15 @@ fn cross(target: &str, args: &[&str]) -> Command {
     cmd
 }
 
-fn output(mut cmd: Command, what: &str) -> Output {
-    let out = cmd.stdin(Stdio::null()).output().expect(what);
+/// Runs `cmd` to its end and asserts it succeeded (the packages' tests use it too).
+pub(crate) fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
-        "{what} failed ({}):\n{}{}",
+        "{cmd:?} failed ({}):\n{}{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -39,8 +43,8 @@ fn output(mut cmd: Command, what: &str) -> Output {
 
 /// Builds deskcam for `target` (nothing to do after `make pi pi-static`) and returns its path.
 fn build(target: &str) -> PathBuf {
-    output(cross(target, &["build", "--quiet"]), "the cross build");
-    let out = output(cross(target, &["binary"]), "tools/cross.sh binary");
+    run(&mut cross(target, &["build", "--quiet"]));
+    let out = run(&mut cross(target, &["binary"]));
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
@@ -141,10 +145,7 @@ fn serves_snapshot_and_stream(target: &str) {
 
 /// Runs the unit tests of the build for `target` with qemu-user as cargo's runner.
 fn unit_tests_pass(target: &str) {
-    let out = output(
-        cross(target, &["test", "--lib", "--bins"]),
-        "the unit tests under qemu-user",
-    );
+    let out = run(&mut cross(target, &["test", "--lib", "--bins"]));
     let text = String::from_utf8_lossy(&out.stdout);
     // The library's tests ran (a count above zero), and none failed.
     let passed: Vec<u32> = text
@@ -194,15 +195,9 @@ fn aarch64_static_unit_tests_pass() {
 #[test]
 fn aarch64_static_needs_no_shared_library() {
     let binary = build("aarch64-unknown-linux-musl");
-    let out = output(
-        {
-            let mut c = Command::new("readelf");
-            c.args(["--program-headers", "--dynamic", "-W"])
-                .arg(&binary);
-            c
-        },
-        "readelf",
-    );
+    let out = run(Command::new("readelf")
+        .args(["--program-headers", "--dynamic", "-W"])
+        .arg(&binary));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         !text.contains("INTERP") && !text.contains("(NEEDED)"),

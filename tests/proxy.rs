@@ -225,19 +225,7 @@ fn nginx_serves_two_instances_under_one_origin_with_control() {
     let url = nginx
         .url("/back/stream")
         .replace("https://", &format!("https://{USER}@"));
-    let out = tool(
-        Command::new("ffmpeg")
-            .args([
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-tls_verify",
-                "1",
-                "-ca_file",
-            ])
-            .arg(&ca.cert)
-            .args(["-i", &url, "-frames:v", "4", "-f", "null", "-"]),
-    );
+    let out = tool(&mut crate::tls::ffmpeg_https(&ca.cert, &url, 4));
     assert!(
         out.stderr.is_empty(),
         "ffmpeg through nginx: {}",

@@ -49,6 +49,30 @@ fn curl(ca: &Path, url: &str, extra: &[&str]) -> (u16, usize, String) {
     (status, size, w.next().unwrap_or("").to_string())
 }
 
+/// ffmpeg reading `frames` frames of an HTTPS stream, checking the chain against `ca` only.
+pub(crate) fn ffmpeg_https(ca: &Path, url: &str, frames: u32) -> Command {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args([
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-tls_verify",
+        "1",
+        "-ca_file",
+    ])
+    .arg(ca)
+    .args([
+        "-i",
+        url,
+        "-frames:v",
+        &frames.to_string(),
+        "-f",
+        "null",
+        "-",
+    ]);
+    cmd
+}
+
 #[test]
 fn every_endpoint_over_https_to_curl_ffmpeg_and_rustls() {
     let ca = TestCa::new("endpoints");
@@ -88,34 +112,12 @@ fn every_endpoint_over_https_to_curl_ffmpeg_and_rustls() {
     assert_ne!(wrong.code, 0, "a name the certificate lacks must fail");
     // A stream, as curl and ffmpeg read it; ffmpeg checks the chain with the CA...
     let ffmpeg_url = format!("{base}/stream");
-    let out = tool(
-        Command::new("ffmpeg")
-            .args([
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-tls_verify",
-                "1",
-                "-ca_file",
-            ])
-            .arg(&ca.cert)
-            .args(["-i", &ffmpeg_url, "-frames:v", "30", "-f", "null", "-"]),
-    );
+    let out = tool(&mut ffmpeg_https(&ca.cert, &ffmpeg_url, 30));
     assert!(out.stderr.is_empty(), "ffmpeg complained: {}", out.stderr);
     // ...and refuses it without (so the check above is real).
     let other = TestCa::new("stranger");
     let refused_ffmpeg = finish(
-        Command::new("ffmpeg")
-            .args([
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-tls_verify",
-                "1",
-                "-ca_file",
-            ])
-            .arg(&other.cert)
-            .args(["-i", &ffmpeg_url, "-frames:v", "1", "-f", "null", "-"]),
+        &mut ffmpeg_https(&other.cert, &ffmpeg_url, 1),
         Duration::from_secs(60),
     );
     assert_ne!(refused_ffmpeg.code, 0, "ffmpeg accepted an unknown CA");

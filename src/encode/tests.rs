@@ -86,17 +86,12 @@ fn picture(format: PixelFormat) -> RawImage {
     img
 }
 
-const ALL: [PixelFormat; 8] = [
-    PixelFormat::Yuyv,
-    PixelFormat::Uyvy,
-    PixelFormat::Nv12,
-    PixelFormat::Yuv420,
-    PixelFormat::Rgb24,
-    PixelFormat::Bgr24,
-    PixelFormat::Bgrx32,
-    PixelFormat::Grey,
-];
-
+/// Every layout the encoder takes: the cameras' raw formats and the screen's B,G,R,X.
+fn all() -> impl Iterator<Item = PixelFormat> {
+    crate::image::CAMERA_PIXEL_FORMATS
+        .into_iter()
+        .chain([PixelFormat::Bgrx32])
+}
 fn check(format: PixelFormat, s: &EncodeSettings) {
     let img = picture(format);
     let jpeg = encode(&img, s).unwrap();
@@ -140,7 +135,7 @@ fn check(format: PixelFormat, s: &EncodeSettings) {
 
 #[test]
 fn every_layout_keeps_its_colours_every_way_up() {
-    for format in ALL {
+    for format in all() {
         for rotate in [Rotation::R0, Rotation::R90, Rotation::R180, Rotation::R270] {
             for (flip, mirror) in [(false, false), (true, false), (false, true)] {
                 let s = EncodeSettings {
@@ -157,7 +152,7 @@ fn every_layout_keeps_its_colours_every_way_up() {
 
 #[test]
 fn every_layout_at_every_subsampling() {
-    for format in ALL {
+    for format in all() {
         for subsampling in [Subsampling::S420, Subsampling::S422, Subsampling::S444] {
             for rotate in [Rotation::R0, Rotation::R90] {
                 let s = EncodeSettings {

@@ -12,6 +12,7 @@ import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pictureBox } from "./picture.mjs";
 
 const [url, size, screenshot, viewOnly] = process.argv.slice(2);
 const [vw, vh] = size.split("x").map(Number);
@@ -96,16 +97,8 @@ try {
   }
   if (!after.some((c, i) => Math.abs(c - before[i]) > 60)) throw new Error(`picture did not change: ${before} -> ${after}`);
 
-  // Page coordinates of a spot of the picture, from the element box and object-fit: contain:
-  // computed here independently of the page's own script.
-  const box = await page.evaluate(() => {
-    const v = document.getElementById("view");
-    const r = v.getBoundingClientRect();
-    const s = Math.min(r.width / v.naturalWidth, r.height / v.naturalHeight);
-    const w = v.naturalWidth * s, h = v.naturalHeight * s;
-    return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, w, h };
-  });
-  const at = (fx, fy) => [box.left + fx * box.w, box.top + fy * box.h];
+  // Page coordinates of a spot of the picture (picture.mjs).
+  const { at } = await pictureBox(page);
 
   await page.mouse.click(...at(0.25, 0.5));
   await step("click", 0.25, 0.5);

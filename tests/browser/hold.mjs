@@ -12,6 +12,7 @@
 //   drag2      a new page holds the left button; the test kills the browser next
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
+import { pictureBox } from "./picture.mjs";
 
 const [url] = process.argv.slice(2);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -39,14 +40,8 @@ async function open() {
   await page.waitForFunction(() => document.getElementById("view").naturalWidth > 0 &&
     document.body.dataset.control === "on", null, { timeout: 15000 });
   // Page coordinates of a spot of the picture (object-fit: contain).
-  const box = await page.evaluate(() => {
-    const v = document.getElementById("view");
-    const r = v.getBoundingClientRect();
-    const s = Math.min(r.width / v.naturalWidth, r.height / v.naturalHeight);
-    const w = v.naturalWidth * s, h = v.naturalHeight * s;
-    return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, w, h };
-  });
-  return { page, at: (fx, fy) => [box.left + fx * box.w, box.top + fy * box.h] };
+  const { at } = await pictureBox(page);
+  return { page, at };
 }
 
 async function drag(page, at) {

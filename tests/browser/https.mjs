@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pictureBox } from "./picture.mjs";
 
 const [url, credentials] = process.argv.slice(2);
 const profile = mkdtempSync(join(tmpdir(), "deskcam-https-"));
@@ -38,15 +39,9 @@ try {
   await page.waitForFunction(() => !document.getElementById("status").textContent.includes("connecting"),
     null, { timeout: 15000 });
   console.log(`MARK ${await page.isVisible("#plain") ? "shown" : "hidden"}`);
-  const box = await page.evaluate(() => {
-    const v = document.getElementById("view");
-    const r = v.getBoundingClientRect();
-    const s = Math.min(r.width / v.naturalWidth, r.height / v.naturalHeight);
-    const w = v.naturalWidth * s, h = v.naturalHeight * s;
-    return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, w, h };
-  });
+  const { at } = await pictureBox(page);
   const [fx, fy] = [0.25, 0.5];
-  await page.mouse.click(box.left + fx * box.w, box.top + fy * box.h);
+  await page.mouse.click(...at(fx, fy));
   // The page sends one request at a time; done when nothing is queued or in flight.
   await page.waitForFunction(() => !inflight && queue.length === 0 && !pendingMove, null, { timeout: 15000 });
   if (!answers.length || answers.some(s => s !== 204)) throw new Error(`control answers: ${answers}`);
