@@ -248,6 +248,21 @@ fn main() {
         mirror: false,
         rotate: deskcam::orientation::Rotation::R0,
     };
+    encode_sizes(&dir, &settings);
+    formats(&settings);
+
+    passthrough_cost(&settings);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", procfs::load_report(&load0));
+    // Once per `make bench`: it compares both builds itself.
+    if !cfg!(feature = "turbojpeg") {
+        versus_ustreamer();
+    }
+}
+
+/// The YUYV encode path at each size, next to libjpeg-turbo's tjbench and ffmpeg's mjpeg
+/// encoder on the same frames.
+fn encode_sizes(dir: &Path, settings: &EncodeSettings) {
     let encoder = if cfg!(feature = "turbojpeg") {
         "libjpeg-turbo (--features turbojpeg)"
     } else {
@@ -279,12 +294,12 @@ fn main() {
                 SystemTime::now(),
             )
             .expect("synthetic frame has the right size");
-            let jpeg = encode(&img, &settings).expect("encode");
+            let jpeg = encode(&img, settings).expect("encode");
             bytes = jpeg.len();
             black_box(jpeg);
         });
-        let turbo = tjbench(&dir, w, h, &frames[0]).map(|mpx| (w * h) as f64 / (mpx * 1000.0));
-        let ff = ffmpeg_mjpeg(&dir, w, h, &frames);
+        let turbo = tjbench(dir, w, h, &frames[0]).map(|mpx| (w * h) as f64 / (mpx * 1000.0));
+        let ff = ffmpeg_mjpeg(dir, w, h, &frames);
         let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2}"));
         let ratio =
             |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{:.2}x", ms(cpu) / v));
@@ -303,9 +318,11 @@ fn main() {
     println!(
         "(ratio = deskcam time / baseline time; tjbench reports wall time and starts from RGB)"
     );
-    formats(&settings);
+}
 
-    // Passthrough: a 1080p camera JPEG without DHT, as a UVC camera delivers it.
+/// The passthrough path: a 1080p camera JPEG checked, given its Huffman tables and published.
+fn passthrough_cost(settings: &EncodeSettings) {
+    // Without DHT, as a UVC camera delivers it.
     let img = RawImage::packed(
         PixelFormat::Yuyv,
         1920,
@@ -314,7 +331,7 @@ fn main() {
         SystemTime::now(),
     )
     .expect("frame");
-    let jpeg = encode(&img, &settings).expect("encode");
+    let jpeg = encode(&img, settings).expect("encode");
     let bare = markers::without(&jpeg, markers::DHT).expect("our own JPEG");
     let hub = Hub::new();
     let (cpu, wall, n) = measure(|_| {
@@ -341,24 +358,53 @@ fn main() {
         cpu_ok.as_secs_f64() * 1e6,
         cpu_ok.as_secs_f64() * 30.0 * 100.0,
         measure(|_| {
-            black_box(encode(&img, &settings).expect("encode"));
+            black_box(encode(&img, settings).expect("encode"));
         })
         .0
         .as_secs_f64()
             / cpu.as_secs_f64()
     );
-    let _ = std::fs::remove_dir_all(&dir);
-    println!("{}", procfs::load_report(&load0));
-    // Once per `make bench`: it compares both builds itself.
-    if !cfg!(feature = "turbojpeg") {
-        versus_ustreamer();
-    }
 }
 
 /// The V4L2 test bed, in the repository.
 fn testbed() -> Option<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/v4l2-testbed");
     dir.join("run").exists().then_some(dir)
+}
+
+/// The script's RESULT lines as (server, format) -> the median turn by CPU per frame (a server
+/// that sent no frame has an infinite one), with the frames of all turns.
+fn median_turns(text: &str) -> std::collections::BTreeMap<(String, String), Turn> {
+    let tick: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("CLK_TCK ")?.trim().parse().ok())
+        .unwrap_or(100.0);
+    // (server, format) -> every turn's (ms CPU per frame, frames, KiB per frame)
+    let mut turns: std::collections::BTreeMap<(String, String), Vec<Turn>> = Default::default();
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if let ["RESULT", server, format, frames, ticks, bytes] = w[..] {
+            let (frames, ticks, bytes): (f64, f64, f64) = (
+                frames.parse().unwrap_or(0.0),
+                ticks.parse().unwrap_or(0.0),
+                bytes.parse().unwrap_or(0.0),
+            );
+            let ms = ticks / tick * 1000.0 / frames;
+            turns
+                .entry((server.to_string(), format.to_string()))
+                .or_default()
+                .push((ms, frames, bytes / frames / 1024.0));
+        }
+    }
+    turns
+        .into_iter()
+        .map(|(key, mut v)| {
+            let frames: f64 = v.iter().map(|t| t.1).sum();
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mid = v[v.len() / 2];
+            (key, (mid.0, frames, mid.2))
+        })
+        .collect()
 }
 
 /// One server's turn: ms of CPU per frame, frames, KiB per frame.
@@ -394,38 +440,7 @@ fn versus_ustreamer() {
             return;
         }
     };
-    let tick: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("CLK_TCK ")?.trim().parse().ok())
-        .unwrap_or(100.0);
-    // (server, format) -> every turn's (ms CPU per frame, frames, KiB per frame)
-    let mut turns: std::collections::BTreeMap<(String, String), Vec<Turn>> = Default::default();
-    for line in text.lines() {
-        let w: Vec<&str> = line.split_whitespace().collect();
-        if let ["RESULT", server, format, frames, ticks, bytes] = w[..] {
-            let (frames, ticks, bytes): (f64, f64, f64) = (
-                frames.parse().unwrap_or(0.0),
-                ticks.parse().unwrap_or(0.0),
-                bytes.parse().unwrap_or(0.0),
-            );
-            let ms = ticks / tick * 1000.0 / frames;
-            turns
-                .entry((server.to_string(), format.to_string()))
-                .or_default()
-                .push((ms, frames, bytes / frames / 1024.0));
-        }
-    }
-    // The median turn by CPU per frame (a server that sent no frame has an infinite one), with
-    // the frames of all turns.
-    let results: std::collections::BTreeMap<_, _> = turns
-        .into_iter()
-        .map(|(key, mut v)| {
-            let frames: f64 = v.iter().map(|t| t.1).sum();
-            v.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mid = v[v.len() / 2];
-            (key, (mid.0, frames, mid.2))
-        })
-        .collect();
+    let results = median_turns(&text);
     if results.is_empty() {
         println!("  not measured: the guest printed no results:\n{text}");
         return;

@@ -370,6 +370,9 @@ struct Figures {
     bytes: usize,
 }
 
+/// Measures one system: throughput while the screen scrolls, CPU on a still screen, then the
+/// change-to-arrival latency. One function because the three phases share the running
+/// streamer, its reader and the painter, in this order.
 fn measure(
     system: System,
     x: &Xvfb,
@@ -484,6 +487,8 @@ fn encode_time() -> Duration {
     percentile(&mut t, 0.5)
 }
 
+/// Prepares the content, then measures every system in turn and prints the table; long only
+/// because it prints, with each system's row beside its baseline, what it measured.
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` (make test) runs this binary
     // without it, and a 2.5-minute benchmark has no place in the test run.

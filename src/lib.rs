@@ -104,15 +104,7 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     // Open once up front so a wrong device or display is one clear message at start, not a
     // "NO SIGNAL" picture nobody asked for.
     source.open().map_err(Error::Source)?;
-    // Its own X connection, checked at start: a display without XTest is one clear message.
-    let input = if config.control {
-        let injector = input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?;
-        let controller = input::Controller::new(injector)
-            .map_err(|e| Error::Io("cannot start the control watchdog".into(), e))?;
-        Some(http::control::Control::new(controller))
-    } else {
-        None
-    };
+    let input = start_control(&config)?;
     let camera_controls = source
         .camera_controls()
         .map(|store| http::camera_controls::Access::new(store, config.camera_controls));
@@ -183,6 +175,18 @@ pub fn run(config: Config) -> Result<ExitCode, Error> {
     }
     log::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Remote control, when asked for: its own X connection, checked at start, so a display
+/// without XTest is one clear message rather than a 503 at the first click.
+fn start_control(config: &Config) -> Result<Option<http::control::Control>, Error> {
+    if !config.control {
+        return Ok(None);
+    }
+    let injector = input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?;
+    let controller = input::Controller::new(injector)
+        .map_err(|e| Error::Io("cannot start the control watchdog".into(), e))?;
+    Ok(Some(http::control::Control::new(controller)))
 }
 
 /// One thread for the signals: SIGINT and SIGTERM stop the server cleanly (exit 0); SIGHUP

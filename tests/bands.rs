@@ -377,7 +377,7 @@ fn the_cursor_changes_only_the_bands_it_covers_and_state_counts_bands() {
 
 /// Stitched frames with a partial last band and a width off the MCU grid, from a stream whose
 /// bands were partly reused: ffmpeg decodes them without a word, Chromium and jpeg-decoder to
-/// the same pixels.
+/// the same pixels. One test: the three decoders must judge the same frames.
 #[test]
 fn stitched_frames_decode_cleanly_in_ffmpeg_chromium_and_jpeg_decoder() {
     use base64::Engine as _;

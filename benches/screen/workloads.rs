@@ -180,7 +180,8 @@ fn cursor_at(jpeg: &[u8], at: (i16, i16)) -> bool {
     (y0..y0 + 12).any(|y| (x0..x0 + 12).any(|x| !(60..=200).contains(&p.at(x, y)[0])))
 }
 
-/// Runs `w` against `system` and measures it.
+/// Runs `w` against `system` and measures it: throughput, then single changes on a still
+/// screen. One function because both phases share the running streamer and its reader.
 pub fn measure(
     system: System,
     w: Workload,

@@ -11,6 +11,8 @@ use testkit::x11::{Rec, Xvfb};
 
 use super::{WAIT, form, press_at, session, session_with};
 
+/// Every refusal (400, 401, 403, 405, 413, 429) with the sentinel click after it. A table of
+/// cases against one recording session: long, but one case per line.
 #[test]
 fn bad_requests_get_their_status_and_inject_nothing() {
     let s = session(800, 600, &[]);

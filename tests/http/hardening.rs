@@ -12,6 +12,8 @@ use testkit::http::{
 use testkit::server::Deskcam;
 use testkit::wait::wait_until;
 
+/// A table of malformed requests, each with the status it must get, against one server that must
+/// keep serving after each: long, but one case per line.
 #[test]
 fn bad_requests_get_a_4xx_and_the_server_keeps_serving() {
     let mut d = Deskcam::start(&["--size", "160x120"]);

@@ -41,6 +41,8 @@ fn read_to_close(s: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
     }
 }
 
+/// Plain HTTP, garbage and a truncated ClientHello on the TLS port, then the server's threads
+/// and descriptors back at rest: one server, the cases in a row, so the last check sees all.
 #[test]
 fn not_tls_on_the_tls_port_is_answered_or_closed_and_frees_everything() {
     let ca = TestCa::new("wire");
