@@ -193,6 +193,12 @@ const SYSTEMD_CHECKS: &[&str] = &[
     "screen-serves",
     "broken-restarts",
     "broken-says-why",
+    "tls-start",
+    "tls-serves",
+    "tls-key-private",
+    "tls-reload",
+    "tls-reloaded",
+    "tls-serves-after-reload",
     "dpkg-remove",
     "removed-instances-stopped",
     "removed-port-closed",
@@ -201,7 +207,8 @@ const SYSTEMD_CHECKS: &[&str] = &[
 /// The amd64 package installed with dpkg and run by a real systemd (PID 1 in the test bed's
 /// guest, `tools/v4l2-testbed/run --systemd`): the unit serves the pattern as the `deskcam`
 /// user with its hardening in force, opens vivid's /dev/video0, streams an Xvfb desktop after
-/// `xhost +SI:localuser:deskcam`, retries a broken configuration, and removal stops it all.
+/// `xhost +SI:localuser:deskcam`, retries a broken configuration, serves HTTPS with a
+/// self-signed certificate kept in its state directory, and removal stops it all.
 /// Checks in `tests/deb/systemd.sh`.
 #[test]
 fn package_runs_under_systemd() {

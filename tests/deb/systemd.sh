@@ -23,6 +23,10 @@ conf() { # conf NAME ARGS...: /etc/deskcam/NAME.conf from the example, with thes
 }
 main_pid() { systemctl show -p MainPID --value "deskcam@$1"; }
 status_has() { grep -q "^$2" "/proc/$(main_pid "$1")/status" && grep "^$2" "/proc/$(main_pid "$1")/status" | grep -q "$3"; }
+tls_snap_is() { # tls_snap_is PORT WxH: over HTTPS, trusting the kept self-signed certificate
+  curl -sf --max-time 10 --cacert /var/lib/deskcam/tls-self-signed.pem -o /tmp/tls.jpg \
+    "https://127.0.0.1:$1/snapshot" && [ "$(size_of /tmp/tls.jpg)" = "$2" ]
+}
 journal() { journalctl -u "deskcam@$1" --no-pager -o cat 2>/dev/null | tail -n 5 | tr '\n' '|'; }
 
 # The guest's root is this machine's, under a throwaway layer. Two things in it are not what a
@@ -71,8 +75,20 @@ check broken-says-why sh -c 'journalctl -u deskcam@broken --no-pager -o cat | gr
 echo "INFO broken journal: $(journal broken)"
 systemctl stop deskcam@broken
 
+# HTTPS with a self-signed certificate, made in the unit's state directory (the read-only system
+# leaves no other place) and private to the deskcam user.
+conf tls "--source pattern --size 320x240 --listen 127.0.0.1:8095 --tls-self-signed"
+check tls-start systemctl start deskcam@tls
+check tls-serves poll 60 tls_snap_is 8095 320x240
+check tls-key-private sh -c '[ "$(stat -c "%U %a" /var/lib/deskcam/tls-self-signed.key)" = "deskcam 600" ]'
+# systemctl reload: the certificate is read again and the instance keeps serving.
+check tls-reload systemctl reload deskcam@tls
+check tls-reloaded poll 60 sh -c 'journalctl -u deskcam@tls --no-pager -o cat | grep -q "reloaded the TLS certificate"'
+check tls-serves-after-reload poll 60 tls_snap_is 8095 320x240
+echo "INFO tls journal: $(journal tls)"
+
 # Removing the package stops every instance first.
 check dpkg-remove dpkg -r deskcam
-check removed-instances-stopped sh -c '! systemctl is-active -q deskcam@pattern deskcam@cam deskcam@desk'
+check removed-instances-stopped sh -c '! systemctl is-active -q deskcam@pattern deskcam@cam deskcam@desk deskcam@tls'
 check removed-port-closed sh -c '! curl -sf --max-time 5 -o /dev/null http://127.0.0.1:8091/snapshot'
 echo DONE
