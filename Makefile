@@ -14,7 +14,7 @@ PI_STATIC = aarch64-unknown-linux-musl
 
 build:
 	@tools/deps.sh build
-	$(CARGO) build --release
+	$(CARGO) build --release -p deskcam
 
 # The main job: the built-in test pattern on http://0.0.0.0:8080/ (override with ARGS="...").
 run: build
@@ -54,8 +54,9 @@ deb: deps-deb deps-pi
 
 # The packages' files from source: binary (libjpeg-turbo build, as in the amd64 package), man
 # page, systemd unit, sysusers.d entry, example configuration.
-install: deps-deb
-	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build --release --features turbojpeg
+install:
+	@tools/deps.sh install
+	CARGO_TARGET_DIR=target/turbojpeg $(CARGO) build -p deskcam --release --features turbojpeg
 	tools/install.sh target/turbojpeg/release/deskcam "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)"
 
 # Unit tests beside the code (ours, then the vendored HTTP parser's), then end-to-end tests

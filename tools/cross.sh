@@ -50,7 +50,8 @@ fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 case $verb in
   build|test)
-    exec "${CARGO:-cargo}" "$verb" --release --target "$target" ${features:+--features "$features"} "$@" ;;
+    # -p deskcam: the workspace's test helpers (testkit) are no part of a Pi build.
+    exec "${CARGO:-cargo}" "$verb" -p deskcam --release --target "$target" ${features:+--features "$features"} "$@" ;;
   exec)
     [ $# -ge 1 ] || usage
     exec $runner "$@" ;;

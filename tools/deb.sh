@@ -20,7 +20,7 @@ build() { # build ARCH: sets $binary, $strip and $help (a deskcam this machine c
   case $arch in
     amd64)
       CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}/turbojpeg \
-        cargo build --quiet --release --features turbojpeg --manifest-path "$root/Cargo.toml"
+        cargo build -p deskcam --quiet --release --features turbojpeg --manifest-path "$root/Cargo.toml"
       binary=${CARGO_TARGET_DIR:-$root/target}/turbojpeg/release/deskcam
       strip=strip help=$binary ;;
     arm64|armhf)

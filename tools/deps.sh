@@ -1,10 +1,11 @@
 #!/bin/sh
 # Makes sure the system packages a make target needs are installed.
-# Usage: tools/deps.sh build|run|test|bench|pi|deb
+# Usage: tools/deps.sh build|run|test|bench|pi|deb|install
 # As root it installs what is missing with apt-get; otherwise it prints the exact command.
 #   pi   cross builds for the Raspberry Pi from an x86_64 Debian machine (tools/cross.sh) and
 #        running them under qemu-user: rustup targets, cross gcc, cross C library headers
 #   deb  Debian packages (tools/deb.sh): help2man for the man page, lintian, systemd-analyze
+#   install  `make install`: the turbojpeg build and help2man, nothing for checking packages
 set -eu
 need=""
 want() { # want COMMAND PACKAGE
@@ -17,6 +18,13 @@ case "${1:-build}" in
   build|run)
     want cc build-essential
     want_file /usr/share/doc/libclang-dev libclang-dev  # camera: bindgen builds v4l2-sys-mit
+    ;;
+  install)
+    want cc build-essential
+    want_file /usr/share/doc/libclang-dev libclang-dev
+    want cmake cmake                                    # libjpeg-turbo (turbojpeg)
+    want nasm nasm
+    want help2man help2man                              # deskcam(1) from --help
     ;;
   test|bench)
     want cc build-essential
