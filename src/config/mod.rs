@@ -240,7 +240,7 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     }
     if raw.camera_controls && auth.is_none() && !listen.ip().is_loopback() {
         return err(format!(
-            "--camera-controls on {listen} would let anyone on the network change the camera's settings: add --auth USER:PASSWORD, or listen on 127.0.0.1"
+            "--camera-controls on {listen} would let anyone on the network change the camera's settings: add a password (--auth-file FILE, DESKCAM_AUTH or --auth USER:PASSWORD), or listen on 127.0.0.1"
         ));
     }
     Ok(Command::Run(Box::new(Config {

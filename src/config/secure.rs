@@ -105,7 +105,7 @@ pub(super) fn check_control(
     let local = listen.ip().is_loopback();
     if let (Some(proxy), None) = (trusted_proxy, auth) {
         return err(format!(
-            "--control behind --trusted-proxy {proxy} would let anyone who reaches the proxy use this desktop: add --auth USER:PASSWORD"
+            "--control behind --trusted-proxy {proxy} would let anyone who reaches the proxy use this desktop: add a password (--auth-file FILE, DESKCAM_AUTH or --auth USER:PASSWORD)"
         ));
     }
     if local {
@@ -117,13 +117,13 @@ pub(super) fn check_control(
     match (needs_auth, needs_tls) {
         (false, false) => Ok(()),
         (true, false) => err(format!(
-            "--control on {listen} would let anyone on the network use this desktop: add --auth USER:PASSWORD, or listen on 127.0.0.1"
+            "--control on {listen} would let anyone on the network use this desktop: add a password (--auth-file FILE, DESKCAM_AUTH or --auth USER:PASSWORD), or listen on 127.0.0.1"
         )),
         (false, true) => err(format!(
             "--control on {listen} would send the password and every keystroke unencrypted: add {add_tls}, or listen on 127.0.0.1"
         )),
         (true, true) => err(format!(
-            "--control on {listen} would let anyone on the network use this desktop, unencrypted: add --auth USER:PASSWORD and {add_tls}, or listen on 127.0.0.1"
+            "--control on {listen} would let anyone on the network use this desktop, unencrypted: add a password (--auth-file FILE, DESKCAM_AUTH or --auth USER:PASSWORD) and {add_tls}, or listen on 127.0.0.1"
         )),
     }
 }
