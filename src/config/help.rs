@@ -45,7 +45,7 @@ Server:
   --auth USER:PASSWORD    require HTTP Basic authentication for everything
   --auth-file PATH        read USER:PASSWORD from the first line of a file
                           (or set DESKCAM_AUTH=USER:PASSWORD; keeps it out of `ps`)
-  --quiet                 log only warnings and errors
+  -q, --quiet             log only warnings and errors
   -h, --help              print this help
   -V, --version           print the version
 
