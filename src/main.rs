@@ -25,26 +25,8 @@ fn main() -> ExitCode {
             print!("{}", deskcam::source::camera::list::devices());
             ExitCode::SUCCESS
         }
-        Command::ListFormats(device) => match deskcam::source::camera::list::formats(&device) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("deskcam: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::ListControls(device) => match deskcam::source::camera::list::controls(&device) {
-            Ok(text) => {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("deskcam: {e}");
-                ExitCode::from(2)
-            }
-        },
+        Command::ListFormats(device) => listing(deskcam::source::camera::list::formats(&device)),
+        Command::ListControls(device) => listing(deskcam::source::camera::list::controls(&device)),
         Command::Run(config) => {
             deskcam::logger::init(config.quiet);
             match deskcam::run(*config) {
@@ -54,6 +36,20 @@ fn main() -> ExitCode {
                     ExitCode::from(e.exit_code())
                 }
             }
+        }
+    }
+}
+
+/// A `--list-*` answer: the text on stdout, or its error as one line and exit status 2.
+fn listing<E: std::fmt::Display>(result: Result<String, E>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("deskcam: {e}");
+            ExitCode::from(2)
         }
     }
 }

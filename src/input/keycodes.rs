@@ -206,6 +206,17 @@ pub enum Numbering {
 /// disagree for none) uses evdev keycodes. Xvfb and Xorg name all of the first 100 or so.
 const EVDEV_AGREEING: usize = 40;
 
+/// Keys whose keycodes differ most between keycode sets, where evdev puts them (evdev + 8):
+/// Escape 9, Return 36, Up 111, Left 113, Home 110, Delete 119, with their keysyms.
+const EVDEV_PROBES: [(u8, u32); 6] = [
+    (9, 0xff1b),
+    (36, 0xff0d),
+    (111, 0xff52),
+    (113, 0xff51),
+    (110, 0xff50),
+    (119, 0xffff),
+];
+
 impl Numbering {
     /// From the XKB key names the server reports, as (keycode, name) pairs.
     pub fn from_names(names: &[(u8, String)]) -> Numbering {
@@ -236,16 +247,7 @@ impl Numbering {
     /// Without XKB: evdev when the core map has the keys that differ most between keycode sets
     /// where evdev puts them (a sanity check; the layout does not move these).
     pub fn from_core(map: &Keymap) -> Numbering {
-        // Escape 9, Return 36, Up 111, Left 113, Home 110, Delete 119 (evdev + 8).
-        let probes = [
-            (9, 0xff1b),
-            (36, 0xff0d),
-            (111, 0xff52),
-            (113, 0xff51),
-            (110, 0xff50),
-            (119, 0xffff),
-        ];
-        if probes
+        if EVDEV_PROBES
             .iter()
             .all(|&(keycode, sym)| map.lookup(keycode, false) == Some(sym))
         {
@@ -350,15 +352,8 @@ mod tests {
     #[test]
     fn numbering_from_the_core_map() {
         let mut keysyms = vec![0u32; 256];
-        for (keycode, sym) in [
-            (9, 0xff1b),
-            (36, 0xff0d),
-            (111, 0xff52),
-            (113, 0xff51),
-            (110, 0xff50),
-            (119, 0xffff),
-        ] {
-            keysyms[keycode - 8] = sym;
+        for (keycode, sym) in EVDEV_PROBES {
+            keysyms[keycode as usize - 8] = sym;
         }
         let map = Keymap {
             min_keycode: 8,
