@@ -127,20 +127,7 @@ fn formats(settings: &EncodeSettings) {
             .iter()
             .map(|f| in_format(format, w, h, f))
             .collect();
-        let mut bytes = 0usize;
-        let (cpu, _, _) = measure(|i| {
-            let img = RawImage::packed(
-                format,
-                w,
-                h,
-                frames[i as usize % frames.len()].clone(),
-                SystemTime::now(),
-            )
-            .expect("synthetic frame has the right size");
-            let jpeg = encode(&img, settings).expect("encode");
-            bytes = jpeg.len();
-            black_box(jpeg);
-        });
+        let (cpu, bytes) = encode_cost(format, w, h, &frames, settings);
         let base = *base.get_or_insert(cpu);
         println!(
             "{:<8} {:>10.2} {:>10.1} {:>9.0} {:>11.2}x",
@@ -152,6 +139,32 @@ fn formats(settings: &EncodeSettings) {
         );
     }
     println!("(grey is a one-component JPEG: it drops the colour)");
+}
+
+/// CPU time per frame of the camera encode path (the buffer copy a camera frame gets
+/// included), cycling through `frames` in `format`, and the last JPEG's size.
+fn encode_cost(
+    format: PixelFormat,
+    w: u32,
+    h: u32,
+    frames: &[Vec<u8>],
+    settings: &EncodeSettings,
+) -> (Duration, usize) {
+    let mut bytes = 0usize;
+    let (cpu, _, _) = measure(|i| {
+        let img = RawImage::packed(
+            format,
+            w,
+            h,
+            frames[i as usize % frames.len()].clone(),
+            SystemTime::now(),
+        )
+        .expect("synthetic frame has the right size");
+        let jpeg = encode(&img, settings).expect("encode");
+        bytes = jpeg.len();
+        black_box(jpeg);
+    });
+    (cpu, bytes)
 }
 
 /// Runs `f` until MIN_TIME of CPU passes; returns (CPU per call, wall per call, calls).
@@ -284,20 +297,7 @@ fn encode_sizes(dir: &Path, settings: &EncodeSettings) {
     );
     for (w, h) in SIZES {
         let frames: Vec<Vec<u8>> = (0..8).map(|t| yuyv(w, h, t)).collect();
-        let mut bytes = 0usize;
-        let (cpu, _wall, _n) = measure(|i| {
-            let img = RawImage::packed(
-                PixelFormat::Yuyv,
-                w,
-                h,
-                frames[i as usize % frames.len()].clone(),
-                SystemTime::now(),
-            )
-            .expect("synthetic frame has the right size");
-            let jpeg = encode(&img, settings).expect("encode");
-            bytes = jpeg.len();
-            black_box(jpeg);
-        });
+        let (cpu, bytes) = encode_cost(PixelFormat::Yuyv, w, h, &frames, settings);
         let turbo = tjbench(dir, w, h, &frames[0]).map(|mpx| (w * h) as f64 / (mpx * 1000.0));
         let ff = ffmpeg_mjpeg(dir, w, h, &frames);
         let show = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2}"));
