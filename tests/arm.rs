@@ -4,16 +4,13 @@
 //! these tests build what is missing (minutes). Emulation is slow and its speed means nothing
 //! for a real Pi, so nothing here is timed beyond generous bounds (speed: `make bench`).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use deskcam::jpeg::markers;
 use testkit::http::get;
+use testkit::server::Deskcam;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,59 +45,8 @@ fn build(target: &str) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// A deskcam started from any command line (under qemu-user, or from an unpacked package),
-/// killed on drop. `testkit::server::Deskcam` always starts this build's own binary.
-pub struct Served {
-    child: Child,
-    pub addr: SocketAddr,
-}
-
-impl Served {
-    /// Starts `cmd` (a deskcam command line without `--listen`) on a free loopback port and waits
-    /// for its "serving ... on http://ADDR/" line: 60 s, since emulated start-up on a busy
-    /// machine is slow.
-    pub fn start(mut cmd: Command) -> Served {
-        let what = format!("{cmd:?}");
-        let mut child = cmd
-            .args(["--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start deskcam");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut log = String::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("on http://").nth(1) {
-                    let _ = tx.send(Ok(addr.trim_end_matches('/').to_string()));
-                }
-                log.push_str(&line);
-                log.push('\n');
-            }
-            let _ = tx.send(Err(log));
-        });
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(addr)) => Served {
-                child,
-                addr: addr.parse().expect("address"),
-            },
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what} did not start serving: {other:?}");
-            }
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// How long an emulated deskcam may take to start serving on a busy machine.
+pub(crate) const EMULATED_START: Duration = Duration::from_secs(60);
 
 /// Serves the pattern at 640x360 (not the default size, so the size is really the one asked
 /// for): `/snapshot` decodes to that size, and ffmpeg reads 30 frames of `/stream` at that size.
@@ -109,7 +55,7 @@ fn serves_snapshot_and_stream(target: &str) {
     let mut cmd = cross(target, &["exec"]);
     cmd.arg(&binary)
         .args(["--size", "640x360", "--idle-stop", "0"]);
-    let d = Served::start(cmd);
+    let d = Deskcam::command(cmd, EMULATED_START);
 
     let reply = get(d.addr, "/snapshot");
     assert_eq!(reply.status, 200, "{target}: {}", reply.head);

@@ -6,9 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::arm::{Served, run};
+use crate::arm::{EMULATED_START, run};
 use deskcam::jpeg::markers;
 use testkit::http::get;
+use testkit::server::Deskcam;
 
 /// Debian architecture and the machine `readelf -h` reports for its binary.
 const ARCHES: [(&str, &str); 3] = [
@@ -166,7 +167,7 @@ fn unit_is_accepted_and_its_command_serves_the_pattern() {
     assert_eq!(words.next(), Some("/usr/bin/deskcam"), "{exec}");
     let mut cmd = Command::new(&binary);
     cmd.args(words);
-    let d = Served::start(cmd);
+    let d = Deskcam::command(cmd, EMULATED_START);
     let reply = get(d.addr, "/snapshot");
     assert_eq!(reply.status, 200, "{}", reply.head);
     assert_eq!(markers::size(&reply.body), Some((320, 240)));

@@ -98,17 +98,30 @@ impl Deskcam {
         Self::spawn(cmd, &bin).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn spawn(mut cmd: Command, bin: &Path) -> Result<Deskcam, String> {
+    /// Starts any command line that ends in a deskcam (an ARM build under qemu-user, an
+    /// unpacked package's binary), with `--listen 127.0.0.1:0` added, and waits up to `limit`
+    /// for it to serve: emulated start-up on a busy machine can take far longer than [`START`].
+    pub fn command(mut cmd: Command, limit: Duration) -> Deskcam {
+        let what = format!("{cmd:?}");
+        cmd.args(["--listen", "127.0.0.1:0"]);
+        Self::spawn_within(cmd, &what, limit).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn spawn(cmd: Command, bin: &Path) -> Result<Deskcam, String> {
+        Self::spawn_within(cmd, &bin.display().to_string(), START)
+    }
+
+    fn spawn_within(mut cmd: Command, what: &str, limit: Duration) -> Result<Deskcam, String> {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .map(Guard)
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+            .map_err(|e| format!("cannot start {what}: {e}"))?;
         let stderr = Lines::read(child.stderr.take().expect("stderr is piped"));
         let (scheme, addr) = stderr
-            .find(START, |line| {
+            .find(limit, |line| {
                 let (_, url) = line.split_once("serving")?.1.split_once(" on ")?;
                 let (scheme, rest) = url.split_once("://")?;
                 Some((scheme.to_string(), rest.trim_end_matches('/').parse().ok()?))
