@@ -13,6 +13,7 @@ use std::process::Command;
 use deskcam::jpeg::markers;
 use testkit::child::tool;
 use testkit::picture::{Picture, Rgb, near};
+use testkit::report::Report;
 
 /// Every check the scenario script must pass (its `PASS name` lines).
 const EXPECTED: &[&str] = &[
@@ -394,20 +395,9 @@ fn camera_scenarios_in_the_v4l2_testbed() {
         .current_dir(root)
         .output()
         .expect("run the test bed");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The figures and the ustreamer comparison, for `cargo test -- --nocapture`.
-    for line in text.lines().filter(|l| l.starts_with("INFO")) {
-        eprintln!("{line}");
-    }
-    let mut failed: Vec<String> = text
-        .lines()
-        .filter(|l| l.starts_with("FAIL"))
-        .map(str::to_string)
-        .collect();
+    let report = Report::of(&out);
+    let text = &report.text;
+    let mut failed = report.failed();
     let named: HashMap<String, PathBuf> = text
         .lines()
         .filter_map(|l| {
@@ -421,18 +411,11 @@ fn camera_scenarios_in_the_v4l2_testbed() {
         "failed checks:\n{}\n\nfull output:\n{text}",
         failed.join("\n")
     );
-    let passed = |name: &str| {
-        text.lines()
-            .any(|l| l.strip_prefix("PASS ").and_then(|r| r.split(' ').next()) == Some(name))
-    };
-    let missing: Vec<&&str> = EXPECTED.iter().filter(|n| !passed(n)).collect();
+    let missing = report.missing(EXPECTED);
     assert!(
         missing.is_empty(),
         "checks that never passed: {missing:?}\n\nfull output:\n{text}"
     );
-    assert!(
-        text.lines().any(|l| l == "DONE"),
-        "the scenario script did not finish:\n{text}"
-    );
+    assert!(report.done(), "the scenario script did not finish:\n{text}");
     let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use crate::arm::{EMULATED_START, run};
 use deskcam::jpeg::markers;
 use testkit::http::get;
+use testkit::report::Report;
 use testkit::server::Deskcam;
 
 /// Debian architecture and the machine `readelf -h` reports for its binary.
@@ -221,32 +222,22 @@ fn package_runs_under_systemd() {
         .stdin(Stdio::null())
         .output()
         .expect("run the test bed");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for line in report.lines().filter(|l| l.starts_with("INFO")) {
-        eprintln!("{line}");
-    }
-    let failed: Vec<&str> = report.lines().filter(|l| l.starts_with("FAIL")).collect();
+    let report = Report::of(&out);
+    let failed = report.failed();
     assert!(
         failed.is_empty(),
-        "failed checks:\n{}\n\n{report}",
-        failed.join("\n")
+        "failed checks:\n{}\n\n{}",
+        failed.join("\n"),
+        report.text
     );
-    let passed = |name: &str| {
-        report
-            .lines()
-            .any(|l| l.strip_prefix("PASS ").and_then(|r| r.split(' ').next()) == Some(name))
-    };
-    let missing: Vec<&&str> = SYSTEMD_CHECKS.iter().filter(|n| !passed(n)).collect();
+    let missing = report.missing(SYSTEMD_CHECKS);
     assert!(
-        missing.is_empty() && report.lines().any(|l| l == "DONE"),
-        "checks that never passed: {missing:?}\n\n{report}"
+        missing.is_empty() && report.done(),
+        "checks that never passed: {missing:?}\n\n{}",
+        report.text
     );
     // The guest's own exit status is the script's: 0.
-    assert!(out.status.success(), "the guest failed:\n{report}");
+    assert!(out.status.success(), "the guest failed:\n{}", report.text);
 }
 
 /// Raspberry Pi OS calls ARMv6 (Pi 1, Zero) armhf too: the armhf package's preinst refuses it

@@ -6,7 +6,7 @@
 //! starts private X servers, draws on them and records the input events they deliver;
 //! [`picture`] decodes frames to look at their pixels; [`procfs`] reads CPU, memory and load
 //! from /proc; [`tls`] makes a test certificate authority and HTTPS clients that trust it;
-//! [`browser`] runs the Chromium scripts of tests/browser/; [`child`] keeps helper processes bounded (killed on drop, output read with a
+//! [`browser`] runs the Chromium scripts of tests/browser/; [`report`] reads what a test-bed script printed (PASS, FAIL, INFO, DONE); [`child`] keeps helper processes bounded (killed on drop, output read with a
 //! timeout); [`wait`] polls a condition with a bound instead of sleeping.
 //!
 //! JPEG structure questions (size, where a frame ends, segments) go through the program's own
@@ -18,6 +18,7 @@ pub mod child;
 pub mod http;
 pub mod picture;
 pub mod procfs;
+pub mod report;
 pub mod server;
 pub mod stats;
 pub mod tls;
