@@ -88,7 +88,7 @@ impl Banding {
         } else {
             (vec![false; self.carry.len()], SystemTime::now())
         };
-        let changed = self.compare(d.pixels(), &read, first);
+        let changed = self.compare(d.pixels()?, &read, first);
         let area = d.area();
         let spot = match (d.cursor(), pointer) {
             (Some(c), Some((px, py))) => Some(spot_of(

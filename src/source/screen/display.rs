@@ -8,7 +8,6 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::damage::{self, ConnectionExt as _};
-use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, Window};
 use x11rb::rust_connection::RustConnection;
@@ -23,7 +22,7 @@ use crate::source::SourceError;
 /// How pictures are read from the server.
 pub enum Grabber {
     /// MIT-SHM: the server writes into memory we map.
-    Shm { seg: shm::Seg, mem: Segment },
+    Shm(Segment),
     /// Plain `GetImage`: every picture travels through the socket (much slower; see
     /// docs/screen.md) into this copy of the streamed area.
     GetImage { buf: Vec<u8> },
@@ -99,7 +98,7 @@ impl Display {
     }
 
     pub fn uses_shm(&self) -> bool {
-        matches!(self.grabber, Grabber::Shm { .. })
+        matches!(self.grabber, Grabber::Shm(_))
     }
 
     pub fn has_damage(&self) -> bool {
@@ -197,12 +196,19 @@ impl Display {
 
     /// The streamed area as last grabbed, row by row (`width * 4` bytes each): only the rows
     /// of [`Display::grab_rows`] are current.
-    pub fn pixels(&self) -> &[u8] {
+    pub fn pixels(&self) -> Result<&[u8], SourceError> {
         let len = self.area.width as usize * self.area.height as usize * 4;
-        match &self.grabber {
-            Grabber::Shm { mem, .. } => &mem.bytes()[..len],
-            Grabber::GetImage { buf } => &buf[..len],
-        }
+        let all = match &self.grabber {
+            Grabber::Shm(mem) => mem.bytes().ok_or_else(|| {
+                x_failed(
+                    &self.name,
+                    "the shared memory may still be written after an error",
+                )
+            })?,
+            Grabber::GetImage { buf } => &buf[..],
+        };
+        all.get(..len)
+            .ok_or_else(|| x_failed(&self.name, "the picture is larger than its buffer"))
     }
 
     /// Grabs the row ranges `runs` of the streamed area into [`Display::pixels`], then takes the
@@ -228,21 +234,13 @@ impl Display {
         let y = |y0: u32| (a.y + y0) as i16;
         let name = &self.name;
         match &mut self.grabber {
-            Grabber::Shm { seg, .. } => {
-                let mut cookies = Vec::with_capacity(runs.len());
-                for &(y0, y1) in runs {
-                    let offset = (y0 as usize * stride) as u32;
-                    let (h, format) = ((y1 - y0) as u16, ImageFormat::Z_PIXMAP.into());
-                    cookies.push(
-                        self.conn
-                            .shm_get_image(self.root, x, y(y0), w, h, !0, format, *seg, offset)
-                            .or_lost(name)?,
-                    );
-                }
-                let damage = take_damage(&self.conn, damage_object, name)?;
-                for c in cookies {
-                    c.reply().or_lost(name)?;
-                }
+            Grabber::Shm(mem) => {
+                let conn = &self.conn;
+                let damage = mem
+                    .get_rows(conn, self.root, a, runs, || {
+                        take_damage(conn, damage_object, name)
+                    })
+                    .or_lost(name)??;
                 let captured = SystemTime::now();
                 Ok((damaged(damage, a, name, take)?, captured))
             }
@@ -277,7 +275,7 @@ impl Display {
     pub fn grab(&mut self, pointer: Option<(i16, i16)>) -> Result<RawImage, SourceError> {
         let a = self.area;
         let (_, captured) = self.read_rows(&[(0, a.height)], false)?;
-        let mut data = self.pixels().to_vec();
+        let mut data = self.pixels()?.to_vec();
         if let (Some(c), Some((px, py))) = (&self.cursor, pointer) {
             cursor::composite(
                 &mut cursor::Bgrx {
@@ -340,8 +338,8 @@ fn damaged(
 impl Drop for Display {
     fn drop(&mut self) {
         // Best effort: the server frees everything of ours when the connection closes anyway.
-        if let Grabber::Shm { seg, .. } = self.grabber {
-            let _ = self.conn.shm_detach(seg);
+        if let Grabber::Shm(mem) = &self.grabber {
+            mem.detach(&self.conn);
         }
         if let Some((d, parts)) = self.damage {
             let _ = self.conn.damage_destroy(d);

@@ -13,8 +13,8 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::rust_connection::RustConnection;
 
-use super::display::{Display, Grabber, OrLost};
-use super::shm::Segment;
+use super::display::{Display, Grabber, OrLost, x_failed};
+use super::shm::{AttachError, Segment};
 use crate::config::ScreenArea;
 use crate::geometry::Region;
 use crate::source::SourceError;
@@ -362,17 +362,11 @@ fn shm_grabber(
             )
         } else {
             let len = area.width as usize * area.height as usize * 4;
-            match Segment::new(len) {
-                Err(e) => format!("cannot create shared memory: {e}"),
-                Ok((mem, fd)) => {
-                    let seg = conn.generate_id().or_lost(name)?;
-                    // `check` waits for the server's verdict (BadAccess on servers that refuse
-                    // shared memory, e.g. in another container).
-                    match conn.shm_attach_fd(seg, fd, false).or_lost(name)?.check() {
-                        Ok(()) => return Ok(Grabber::Shm { seg, mem }),
-                        Err(e) => format!("the server refused shared memory: {e}"),
-                    }
-                }
+            match Segment::attach(conn, len) {
+                Ok(mem) => return Ok(Grabber::Shm(mem)),
+                Err(AttachError::Create(e)) => format!("cannot create shared memory: {e}"),
+                Err(AttachError::Refused(e)) => format!("the server refused shared memory: {e}"),
+                Err(AttachError::Connection(e)) => return Err(x_failed(name, e)),
             }
         }
     };
