@@ -6,6 +6,7 @@
 use std::fmt;
 use std::io;
 
+use rustix::io::Errno;
 use v4l::Device;
 use v4l::control::{Control, Description, Flags, MenuItem, Type, Value};
 
@@ -323,13 +324,12 @@ pub fn apply(dev: &Device, plan: &[(&Info, i64)]) -> Result<(), ControlError> {
 }
 
 fn refusal(e: &io::Error) -> String {
-    // EACCES, EBUSY from <errno.h>.
-    match e.raw_os_error() {
-        Some(13) => {
+    match Errno::from_io_error(e) {
+        Some(Errno::ACCESS) => {
             "it is inactive or locked (an automatic mode may hold it: set that mode off first)"
                 .into()
         }
-        Some(16) => "it is busy (another program holds it)".into(),
+        Some(Errno::BUSY) => "it is busy (another program holds it)".into(),
         _ => e.to_string(),
     }
 }

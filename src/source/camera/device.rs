@@ -6,6 +6,8 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+use rustix::event::PollFlags;
+use rustix::io::Errno;
 use v4l::buffer::{Flags, Type};
 use v4l::capability::Flags as Caps;
 use v4l::control::{Control, Value};
@@ -25,30 +27,31 @@ use crate::source::SourceError;
 /// Buffers the driver fills in turn: enough that one being encoded or copied does not make
 /// the camera drop frames, few enough to keep latency at about one frame (ustreamer uses 4 too).
 const BUFFERS: u32 = 4;
-/// `POLLIN` from <poll.h>: a filled buffer is ready to dequeue.
-const POLLIN: i16 = 0x001;
-/// V4L2_CID_HFLIP and V4L2_CID_VFLIP from <linux/v4l2-controls.h>.
-pub const CID_HFLIP: u32 = 0x0098_0914;
-pub const CID_VFLIP: u32 = 0x0098_0915;
-
-/// Linux errno values that mean "the device is not there (any more)": it may come back.
-const ENOENT: i32 = 2;
-const ENXIO: i32 = 6;
-const ENODEV: i32 = 19;
-const ENOTTY: i32 = 25;
+/// The flip controls, as the kernel headers name them (generated into `v4l`'s bindings).
+pub use v4l::v4l_sys::{V4L2_CID_HFLIP as CID_HFLIP, V4L2_CID_VFLIP as CID_VFLIP};
 
 /// Turns an I/O error from `what` on `path` into a source error: a vanished device is `Lost`
 /// (show NO SIGNAL, retry), anything else too while streaming, since a camera that worked once
 /// is worth retrying.
 pub fn device_failed(path: &Path, what: &str, e: &io::Error) -> SourceError {
     let p = path.display();
-    match e.raw_os_error() {
-        Some(ENODEV) | Some(ENXIO) => SourceError::Lost(format!("{p} was unplugged ({what})")),
-        Some(ENOENT) => {
+    match Errno::from_io_error(e) {
+        Some(Errno::NODEV | Errno::NXIO) => {
+            SourceError::Lost(format!("{p} was unplugged ({what})"))
+        }
+        Some(Errno::NOENT) => {
             SourceError::Lost(format!("{p}: no such device; is the camera plugged in?"))
         }
         _ => SourceError::Lost(format!("{p}: {what} failed: {e}")),
     }
+}
+
+/// The errors that mean "the device is not there (any more)": it may come back.
+fn is_gone(e: &io::Error) -> bool {
+    matches!(
+        Errno::from_io_error(e),
+        Some(Errno::NOENT | Errno::NODEV | Errno::NXIO)
+    )
 }
 
 /// A device opened and identified as a video capture device.
@@ -61,16 +64,21 @@ pub struct Opened {
 /// Opens `path` and checks it is a V4L2 capture device.
 pub fn open(path: &Path) -> Result<Opened, SourceError> {
     let p = path.display();
-    let dev = Device::with_path(path).map_err(|e| match e.raw_os_error() {
-        Some(ENOENT) | Some(ENODEV) | Some(ENXIO) => device_failed(path, "open", &e),
-        _ => SourceError::Unusable(format!("cannot open {p}: {e}")),
+    let dev = Device::with_path(path).map_err(|e| {
+        if is_gone(&e) {
+            device_failed(path, "open", &e)
+        } else {
+            SourceError::Unusable(format!("cannot open {p}: {e}"))
+        }
     })?;
-    let caps = dev.query_caps().map_err(|e| match e.raw_os_error() {
-        Some(ENOTTY) | Some(22) => SourceError::Unusable(format!(
-            "{p} is not a V4L2 camera (it does not answer VIDIOC_QUERYCAP)"
-        )),
-        _ => device_failed(path, "VIDIOC_QUERYCAP", &e),
-    })?;
+    let caps = dev
+        .query_caps()
+        .map_err(|e| match Errno::from_io_error(&e) {
+            Some(Errno::NOTTY | Errno::INVAL) => SourceError::Unusable(format!(
+                "{p} is not a V4L2 camera (it does not answer VIDIOC_QUERYCAP)"
+            )),
+            _ => device_failed(path, "VIDIOC_QUERYCAP", &e),
+        })?;
     if !caps.capabilities.contains(Caps::VIDEO_CAPTURE) {
         return Err(SourceError::Unusable(format!(
             "{p} ({}, driver {}) is not a video capture device (a UVC camera's second node carries metadata; a v4l2loopback node becomes a camera once a producer writes to it)",
@@ -276,7 +284,10 @@ impl Streaming {
             let ready = self
                 .stream
                 .handle()
-                .poll(POLLIN, wait.as_millis().min(i32::MAX as u128) as i32)
+                .poll(
+                    PollFlags::IN.bits() as i16,
+                    wait.as_millis().min(i32::MAX as u128) as i32,
+                )
                 .map_err(|e| device_failed(path, "poll", &e))?;
             if ready == 0 {
                 return Ok(Dequeued::Nothing);
