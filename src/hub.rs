@@ -6,7 +6,7 @@
 //! [`crate::viewers`]; what the source says about itself, in [`crate::status`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::frame::Frame;
@@ -40,6 +40,20 @@ struct State {
     /// changed.
     fresh_wanted: bool,
     shutdown: bool,
+    /// Threads waiting on a condition variable right now. Tests wait until their waiter is
+    /// parked before they wake it, so the wake-up they name is the one they exercise.
+    #[cfg(test)]
+    parked: usize,
+}
+
+/// Why [`Hub::pause`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pause {
+    /// The whole pause went by.
+    Elapsed,
+    /// A `?fresh=1` request is waiting for a picture of now.
+    Fresh,
+    Shutdown,
 }
 
 #[derive(Default)]
@@ -91,8 +105,28 @@ impl Hub {
             if now >= deadline {
                 return Next::Timeout(s.latest.clone().filter(|_| s.live));
             }
-            s = wait_timeout(&self.news, s, deadline - now);
+            s = self.park(&self.news, s, deadline - now);
         }
+    }
+
+    /// Waits on `cv` for at most `d` (counted in `parked` for the tests).
+    fn park<'a>(
+        &self,
+        cv: &Condvar,
+        #[cfg_attr(not(test), allow(unused_mut))] mut s: MutexGuard<'a, State>,
+        d: Duration,
+    ) -> MutexGuard<'a, State> {
+        #[cfg(test)]
+        {
+            s.parked += 1;
+        }
+        #[cfg_attr(not(test), allow(unused_mut))]
+        let mut s = wait_timeout(cv, s, d);
+        #[cfg(test)]
+        {
+            s.parked -= 1;
+        }
+        s
     }
 
     /// Wakes every waiter so each rechecks its `cancel` flag. Taking the lock first means a
@@ -108,18 +142,36 @@ impl Hub {
         s.latest.clone().filter(|_| s.live)
     }
 
-    /// Sleeps up to `d`, returning early (false) on shutdown: for back-off between retries.
-    pub fn pause(&self, d: Duration) -> bool {
-        let deadline = Instant::now() + d;
+    /// Sleeps up to `d`: the capture loop's back-off between attempts to reopen a lost source.
+    /// Shutdown ends it, and so does a `?fresh=1` request pending or arriving once `fresh_after`
+    /// has gone by: that client waits for a picture taken after it asked, and the attempt that
+    /// follows gives it one (the source's own if it is back, else a new NO SIGNAL picture)
+    /// instead of leaving it to the end of a back-off of up to 2 s. `fresh_after` keeps clients
+    /// that ask for fresh pictures over and over from driving reopen attempts faster than that.
+    pub fn pause(&self, d: Duration, fresh_after: Duration) -> Pause {
+        let start = Instant::now();
+        let deadline = start + d;
         let mut s = lock(&self.state);
-        while !s.shutdown {
+        loop {
+            if s.shutdown {
+                return Pause::Shutdown;
+            }
             let now = Instant::now();
             if now >= deadline {
-                return true;
+                return Pause::Elapsed;
             }
-            s = wait_timeout(&self.wanted, s, deadline - now);
+            let fresh_from = start + fresh_after;
+            if s.fresh_wanted && now >= fresh_from {
+                return Pause::Fresh;
+            }
+            // A pending request is looked at again when `fresh_after` is up.
+            let until = if s.fresh_wanted {
+                fresh_from.min(deadline)
+            } else {
+                deadline
+            };
+            s = self.park(&self.wanted, s, until - now);
         }
-        false
     }
 
     /// The source stopped for idleness: the newest frame is no longer current.
@@ -193,12 +245,22 @@ mod tests {
         }
     }
 
+    /// Returns once a thread waits in `hub` (it has looked and found nothing), so what the test
+    /// does next reaches it through a wake-up and not through its first look.
+    fn until_parked(hub: &Hub) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lock(&hub.state).parked == 0 {
+            assert!(Instant::now() < deadline, "the waiter never waited");
+            thread::yield_now();
+        }
+    }
+
     #[test]
     fn waiter_wakes_on_publish() {
         let hub = Hub::new();
         let h = hub.clone();
-        let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(10), &GO));
-        // The waiter may or may not be parked yet; either way it must see the frame.
+        let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(30), &GO));
+        until_parked(&hub);
         hub.publish(frame(7));
         match t.join().unwrap() {
             Next::Frame(f) => assert_eq!(f.jpeg[0], 7),
@@ -225,9 +287,23 @@ mod tests {
         let hub = Hub::new();
         let h = hub.clone();
         let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(30), &GO));
+        until_parked(&hub);
         hub.shutdown();
         assert!(matches!(t.join().unwrap(), Next::Shutdown));
-        assert!(!hub.pause(Duration::from_secs(30)));
+        assert_eq!(
+            hub.pause(Duration::from_secs(30), Duration::ZERO),
+            Pause::Shutdown
+        );
+    }
+
+    #[test]
+    fn shutdown_ends_a_pause() {
+        let hub = Hub::new();
+        let h = hub.clone();
+        let t = thread::spawn(move || h.pause(Duration::from_secs(30), Duration::ZERO));
+        until_parked(&hub);
+        hub.shutdown();
+        assert_eq!(t.join().unwrap(), Pause::Shutdown);
     }
 
     #[test]
@@ -236,9 +312,41 @@ mod tests {
         let cancel = Arc::new(AtomicBool::new(false));
         let (h, c) = (hub.clone(), cancel.clone());
         let t = thread::spawn(move || h.wait_newer(0, Duration::from_secs(30), &c));
+        until_parked(&hub);
         cancel.store(true, Ordering::Release);
         hub.wake_all();
         assert!(matches!(t.join().unwrap(), Next::Cancelled));
+    }
+
+    #[test]
+    fn a_fresh_request_ends_the_back_off() {
+        let hub = Hub::new();
+        let h = hub.clone();
+        let t = thread::spawn(move || h.pause(Duration::from_secs(30), Duration::ZERO));
+        until_parked(&hub);
+        hub.request_fresh();
+        assert_eq!(t.join().unwrap(), Pause::Fresh);
+        // Still pending: the attempt that follows the pause takes it.
+        assert!(hub.take_fresh_request());
+    }
+
+    #[test]
+    fn a_fresh_request_waits_for_the_shortest_back_off() {
+        let hub = Hub::new();
+        hub.request_fresh();
+        // Pending from the start, it ends the pause only when `fresh_after` is up...
+        let started = Instant::now();
+        let fresh_after = Duration::from_millis(50);
+        assert_eq!(
+            hub.pause(Duration::from_secs(30), fresh_after),
+            Pause::Fresh
+        );
+        assert!(started.elapsed() >= fresh_after);
+        // ...and never outlasts the pause itself.
+        assert_eq!(
+            hub.pause(Duration::from_millis(1), Duration::from_secs(30)),
+            Pause::Elapsed
+        );
     }
 
     #[test]

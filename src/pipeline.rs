@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::config::DEFAULT_SIZE;
 use crate::encode::pool::{EncoderPool, Job};
 use crate::geometry::Resolution;
-use crate::hub::Hub;
+use crate::hub::{Hub, Pause};
 use crate::orientation::Orientation;
 use crate::source::{Grab, Source, SourceError, draw};
 use crate::status::SourceStatus;
@@ -142,9 +142,15 @@ impl Pipeline {
         }
         self.status.set_online(false);
         let size = run.last_size;
+        // Drawn after any `?fresh=1` request pending now, so it answers that request.
+        self.hub.take_fresh_request();
         let picture = draw::no_signal(size.width, size.height, &why.to_string());
         self.pool.submit(Job::Placeholder(picture));
-        self.hub.pause(run.backoff);
+        if self.hub.pause(run.backoff, FIRST_BACKOFF) == Pause::Fresh {
+            log::debug!(
+                "a fresh picture is wanted: trying the source again before the back-off ends"
+            );
+        }
         run.backoff = (run.backoff * 2).min(MAX_BACKOFF);
     }
 

@@ -43,6 +43,10 @@ struct State {
     next_id: u64,
     idle_since: Option<Instant>,
     closed: bool,
+    /// Threads waiting in [`Viewers::wait_for_any`] right now: tests wait until the capture
+    /// loop's stand-in is parked before they wake it.
+    #[cfg(test)]
+    parked: usize,
 }
 
 pub struct Viewers {
@@ -59,6 +63,8 @@ impl Viewers {
                 next_id: 0,
                 idle_since: Some(Instant::now()),
                 closed: false,
+                #[cfg(test)]
+                parked: 0,
             }),
             arrived: Condvar::new(),
         })
@@ -95,7 +101,15 @@ impl Viewers {
     pub fn wait_for_any(&self) -> bool {
         let mut s = lock(&self.state);
         while s.clients.is_empty() && !s.closed {
+            #[cfg(test)]
+            {
+                s.parked += 1;
+            }
             s = wait(&self.arrived, s);
+            #[cfg(test)]
+            {
+                s.parked -= 1;
+            }
         }
         !s.closed
     }
@@ -173,12 +187,33 @@ mod tests {
         assert!(j.contains(r#""clients":1"#), "{j}");
     }
 
+    /// Returns once a thread waits in [`Viewers::wait_for_any`] (it has looked and found no
+    /// client), so what the test does next reaches it through a wake-up.
+    fn until_parked(v: &Viewers) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lock(&v.state).parked == 0 {
+            assert!(Instant::now() < deadline, "the waiter never waited");
+            thread::yield_now();
+        }
+    }
+
     #[test]
     fn close_releases_the_waiting_capture_loop() {
         let v = Viewers::new();
         let w = v.clone();
         let t = thread::spawn(move || w.wait_for_any());
+        until_parked(&v);
         v.close();
         assert!(!t.join().unwrap());
+    }
+
+    #[test]
+    fn a_newcomer_wakes_the_waiting_capture_loop() {
+        let v = Viewers::new();
+        let w = v.clone();
+        let t = thread::spawn(move || w.wait_for_any());
+        until_parked(&v);
+        let _client = v.join("a".into(), ClientKind::Snapshot);
+        assert!(t.join().unwrap());
     }
 }
