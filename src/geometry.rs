@@ -2,6 +2,13 @@
 
 use std::fmt;
 
+/// The frame size when none is asked for: the pattern's size, the size a camera's mode is
+/// chosen near, and the NO SIGNAL picture's until a source says otherwise.
+pub const DEFAULT_SIZE: Resolution = Resolution {
+    width: 1280,
+    height: 720,
+};
+
 /// A picture size in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resolution {

@@ -19,7 +19,7 @@ use crate::sync::{lock, wait_timeout};
 pub enum Next {
     /// A frame newer than the one asked about.
     Frame(Arc<Frame>),
-    /// Nothing new in time; carries the newest live frame to re-send, if there is one.
+    /// Nothing new in time; carries the newest current frame to re-send, if there is one.
     Timeout(Option<Arc<Frame>>),
     /// The waiter's own reason to stop was raised (its client hung up).
     Cancelled,
@@ -30,8 +30,8 @@ pub enum Next {
 struct State {
     latest: Option<Arc<Frame>>,
     /// False once the source stopped for idleness: `latest` is then too old to hand out and a
-    /// newcomer waits for the restarted source instead.
-    live: bool,
+    /// newcomer waits for the restarted source instead (`/state`'s `capturing`).
+    capturing: bool,
     next_seq: u64,
     captured: RateMeter,
     /// Frames published since start, for benchmarks and `/state`.
@@ -78,7 +78,7 @@ impl Hub {
         frame.seq = s.next_seq;
         let frame = Arc::new(frame);
         s.latest = Some(frame.clone());
-        s.live = true;
+        s.capturing = true;
         s.captured.tick();
         s.published += 1;
         drop(s);
@@ -86,7 +86,7 @@ impl Hub {
         frame
     }
 
-    /// Waits up to `timeout` for a live frame with a sequence number above `after`, or until
+    /// Waits up to `timeout` for a current frame with a sequence number above `after`, or until
     /// `cancel` is set (whoever sets it then calls [`Hub::wake_all`]).
     pub fn wait_newer(&self, after: u64, timeout: Duration, cancel: &AtomicBool) -> Next {
         let deadline = Instant::now() + timeout;
@@ -98,12 +98,12 @@ impl Hub {
             if cancel.load(Ordering::Acquire) {
                 return Next::Cancelled;
             }
-            if let Some(f) = s.latest.as_ref().filter(|f| s.live && f.seq > after) {
+            if let Some(f) = s.latest.as_ref().filter(|f| s.capturing && f.seq > after) {
                 return Next::Frame(f.clone());
             }
             let now = Instant::now();
             if now >= deadline {
-                return Next::Timeout(s.latest.clone().filter(|_| s.live));
+                return Next::Timeout(s.latest.clone().filter(|_| s.capturing));
             }
             s = self.park(&self.news, s, deadline - now);
         }
@@ -136,10 +136,10 @@ impl Hub {
         self.news.notify_all();
     }
 
-    /// The newest frame if it is live, without waiting.
+    /// The newest frame if it is current (the source was not stopped since), without waiting.
     pub fn latest(&self) -> Option<Arc<Frame>> {
         let s = lock(&self.state);
-        s.latest.clone().filter(|_| s.live)
+        s.latest.clone().filter(|_| s.capturing)
     }
 
     /// Sleeps up to `d`: the capture loop's back-off between attempts to reopen a lost source.
@@ -176,7 +176,7 @@ impl Hub {
 
     /// The source stopped for idleness: the newest frame is no longer current.
     pub fn source_stopped(&self) {
-        lock(&self.state).live = false;
+        lock(&self.state).capturing = false;
     }
 
     /// Asks the capture loop for a new picture even if the source saw no change.
@@ -208,7 +208,7 @@ impl Hub {
         vec![
             ("width".to_string(), Json::Int(width as i64)),
             ("height".to_string(), Json::Int(height as i64)),
-            ("capturing".to_string(), Json::Bool(s.live)),
+            ("capturing".to_string(), Json::Bool(s.capturing)),
             ("fps".to_string(), Json::Int(captured as i64)),
             ("frames".to_string(), Json::Int(s.published as i64)),
         ]

@@ -100,7 +100,7 @@ fn raise_fd_limit() {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config: Config) -> Result<ExitCode, Error> {
     raise_fd_limit();
-    let mut source = source::from_config(&config).map_err(Error::Source)?;
+    let mut source = source::new(&config.source).map_err(Error::Source)?;
     // Open once up front so a wrong device or display is one clear message at start, not a
     // "NO SIGNAL" picture nobody asked for.
     source.open().map_err(Error::Source)?;
@@ -183,7 +183,12 @@ fn start_control(config: &Config) -> Result<Option<http::control::Control>, Erro
     if !config.control {
         return Ok(None);
     }
-    let injector = input::Injector::connect(config.display.as_deref()).map_err(Error::Input)?;
+    // `--control` is refused with any other source, so the display is the streamed one.
+    let display = match &config.source {
+        source::Settings::Screen(screen) => screen.display.as_deref(),
+        _ => None,
+    };
+    let injector = input::Injector::connect(display).map_err(Error::Input)?;
     let controller = input::Controller::new(injector)
         .map_err(|e| Error::Io("cannot start the control watchdog".into(), e))?;
     Ok(Some(http::control::Control::new(controller)))
@@ -247,12 +252,17 @@ fn start_capture(
     status: &Arc<SourceStatus>,
     stop: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<thread::JoinHandle<bool>, Error> {
+    // Only a camera is turned (`--flip`, `--mirror`, `--rotate` need `--source camera`).
+    let (flip, mirror, rotate) = match &config.source {
+        source::Settings::Camera(c) => (c.flip, c.mirror, c.rotate),
+        _ => (false, false, orientation::Rotation::R0),
+    };
     let settings = EncodeSettings {
         quality: config.quality,
         subsampling: config.subsampling,
-        flip: config.flip,
-        mirror: config.mirror,
-        rotate: config.rotate,
+        flip,
+        mirror,
+        rotate,
     };
     let sink: Sink = {
         let hub = hub.clone();
@@ -262,9 +272,11 @@ fn start_capture(
     };
     let pool = EncoderPool::new(config.workers, settings, sink)
         .map_err(|e| Error::Io("cannot start the encoders".into(), e))?;
-    if config.source == config::SourceKind::Screen && !config.full_frames {
+    if let source::Settings::Screen(screen) = &config.source
+        && screen.band_rows.is_some()
+    {
         let stats = pool.band_stats();
-        status.set_live(Arc::new(move || sync::lock(&stats).json()));
+        status.set_figures(Arc::new(move || sync::lock(&stats).json()));
     }
     let pipeline = Pipeline {
         source,

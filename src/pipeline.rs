@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::DEFAULT_SIZE;
 use crate::encode::pool::{EncoderPool, Job};
-use crate::geometry::Resolution;
+use crate::geometry::{DEFAULT_SIZE, Resolution};
 use crate::hub::{Hub, Pause};
 use crate::orientation::Orientation;
 use crate::source::{Grab, Source, SourceError, draw};

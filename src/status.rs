@@ -15,13 +15,13 @@ struct Inner {
     area: Option<Region>,
 }
 
-/// Figures read when `/state` is asked for, so a rate is current even while capture waits.
-pub type Live = Arc<dyn Fn() -> Vec<(String, Json)> + Send + Sync>;
+/// Figures computed when `/state` is asked for, so a rate is current even while capture waits.
+pub type Figures = Arc<dyn Fn() -> Vec<(String, Json)> + Send + Sync>;
 
 #[derive(Default)]
 pub struct SourceStatus {
     inner: Mutex<Inner>,
-    live: Mutex<Option<Live>>,
+    figures: Mutex<Option<Figures>>,
 }
 
 impl SourceStatus {
@@ -42,8 +42,8 @@ impl SourceStatus {
     }
 
     /// Adds figures computed at each `/state` (the encoder's bands per second).
-    pub fn set_live(&self, live: Live) {
-        *lock(&self.live) = Some(live);
+    pub fn set_figures(&self, figures: Figures) {
+        *lock(&self.figures) = Some(figures);
     }
 
     pub fn area(&self) -> Option<Region> {
@@ -58,8 +58,8 @@ impl SourceStatus {
             out.extend(s.info.iter().cloned());
             out
         };
-        if let Some(live) = lock(&self.live).clone() {
-            out.extend(live());
+        if let Some(figures) = lock(&self.figures).clone() {
+            out.extend(figures());
         }
         out
     }

@@ -10,7 +10,7 @@ use crate::json::Json;
 use crate::rate::RateMeter;
 use crate::sync::{lock, wait};
 
-/// What kind of client holds a [`Viewer`]: only streams count against `--max-clients`.
+/// What kind of client holds a [`Registration`]: only streams count against `--max-clients`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientKind {
     Stream,
@@ -71,7 +71,7 @@ impl Viewers {
     }
 
     /// Registers a client until the returned guard drops.
-    pub fn join(self: &Arc<Self>, addr: String, kind: ClientKind) -> Viewer {
+    pub fn join(self: &Arc<Self>, addr: String, kind: ClientKind) -> Registration {
         let mut s = lock(&self.state);
         s.next_id += 1;
         let stats = Arc::new(ClientStats {
@@ -86,7 +86,7 @@ impl Viewers {
         s.idle_since = None;
         drop(s);
         self.arrived.notify_all();
-        Viewer {
+        Registration {
             viewers: self.clone(),
             stats,
         }
@@ -144,12 +144,12 @@ impl Viewers {
 }
 
 /// Held by a client thread for as long as it is connected; dropping it unregisters the client.
-pub struct Viewer {
+pub struct Registration {
     viewers: Arc<Viewers>,
     pub stats: Arc<ClientStats>,
 }
 
-impl Drop for Viewer {
+impl Drop for Registration {
     fn drop(&mut self) {
         let mut s = lock(&self.viewers.state);
         s.clients.retain(|c| c.id != self.stats.id);

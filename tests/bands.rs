@@ -21,7 +21,7 @@
 use std::time::{Duration, Instant};
 
 use deskcam::encode::EncodeSettings;
-use deskcam::encode::bands::{band_rows, encode_restart};
+use deskcam::encode::bands::encode_restart;
 use deskcam::jpeg::{Quality, Subsampling};
 use testkit::http::{self, MjpegReader, State};
 use testkit::server::Deskcam;
@@ -312,7 +312,7 @@ fn every_frame_is_one_moment_of_the_screen_byte_for_byte() {
         });
     }
     assert!(
-        segments(&before).len() == H.div_ceil(band_rows(Subsampling::S420) as u16) as usize,
+        segments(&before).len() == H.div_ceil(Subsampling::S420.mcu_height() as u16) as usize,
         "one segment per band"
     );
 }
@@ -323,7 +323,7 @@ fn the_cursor_changes_only_the_bands_it_covers_and_state_counts_bands() {
     let scene = Scene::new(&x.display);
     let d = screen(&x.display, &["--fps", "60"]);
     let mut s = MjpegReader::get(d.addr, "/stream");
-    let rows = band_rows(Subsampling::S420) as i16;
+    let rows = Subsampling::S420.mcu_height() as i16;
     for (px, py) in [(100i16, 100i16), (300, 250), (500, 40), (20, 340)] {
         scene
             .p

@@ -9,10 +9,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::geometry::{Region, Resolution};
+use crate::geometry::DEFAULT_SIZE;
+use crate::http::auth::Credentials;
 use crate::image::{CAMERA_PIXEL_FORMATS, CaptureFormat};
 use crate::jpeg::{Quality, Subsampling};
 use crate::orientation::Rotation;
+use crate::source::Settings;
+use crate::source::camera::{CameraSettings, FormatChoice};
+use crate::source::pattern::PatternSettings;
+use crate::source::screen::{ScreenArea, ScreenSettings};
+use crate::tls::CertificateSource;
 
 mod args;
 mod help;
@@ -21,16 +27,12 @@ mod values;
 
 use args::RawArgs;
 pub use help::HELP;
-pub use secure::{Tls, default_state_dir};
+pub use secure::default_state_dir;
 use values::{number, parse_control, parse_credentials};
 pub use values::{parse_listen, parse_region, parse_size};
 
 /// Default listen address: every interface, as mjpg-streamer and ustreamer users expect.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
-pub const DEFAULT_SIZE: Resolution = Resolution {
-    width: 1280,
-    height: 720,
-};
 pub const DEFAULT_FPS: u32 = 30;
 pub const DEFAULT_QUALITY: u8 = 80;
 pub const DEFAULT_MAX_CLIENTS: usize = 64;
@@ -44,68 +46,12 @@ pub const MAX_WORKERS: usize = 64;
 /// Environment variable holding `user:password`, so credentials stay out of `ps`.
 pub const AUTH_ENV: &str = "DESKCAM_AUTH";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SourceKind {
-    Pattern,
-    Screen,
-    Camera,
-}
-
-impl SourceKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            SourceKind::Pattern => "pattern",
-            SourceKind::Screen => "screen",
-            SourceKind::Camera => "camera",
-        }
-    }
-}
-
-/// What part of the screen to stream: a rectangle, or a RandR monitor by name or index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ScreenArea {
-    Whole,
-    Region(Region),
-    Monitor(String),
-}
-
-/// Which camera format the user asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FormatChoice {
-    /// The camera's own MJPEG where it offers the size, else what is cheapest to encode.
-    Auto,
-    Only(CaptureFormat),
-}
-
-/// One `--set NAME=VALUE`: a camera control by its v4l2-ctl name. Whether the camera has it and
-/// takes the value is only known once the device is open.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ControlSetting {
-    pub name: String,
-    pub value: i64,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub user: String,
-    pub password: String,
-}
-
-impl fmt::Debug for Credentials {
-    /// Never print the password, even in a debug dump.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credentials({:?}, <hidden>)", self.user)
-    }
-}
-
+/// The validated command line. The source's own settings are in [`Config::source`]: each
+/// source is handed only those.
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub source: SourceKind,
+    pub source: Settings,
     pub listen: SocketAddr,
-    /// `None` when the user gave no `--size`: the pattern uses [`DEFAULT_SIZE`], a camera its
-    /// nearest mode to it, the screen its real size.
-    pub size: Option<Resolution>,
-    pub fps: u32,
     pub quality: Quality,
     pub subsampling: Subsampling,
     pub max_clients: usize,
@@ -113,26 +59,32 @@ pub struct Config {
     pub idle_stop: Duration,
     pub workers: usize,
     pub quiet: bool,
-    pub display: Option<String>,
-    pub area: ScreenArea,
-    pub cursor: bool,
-    /// Encode every screen frame whole instead of only the bands that changed (for comparison).
-    pub full_frames: bool,
-    pub device: PathBuf,
-    pub camera_format: FormatChoice,
-    pub flip: bool,
-    pub mirror: bool,
-    pub rotate: Rotation,
-    /// `--set`, in the order given.
-    pub controls: Vec<ControlSetting>,
     /// `--camera-controls`: viewers may change the camera's controls (`POST /camera/controls`).
     pub camera_controls: bool,
     pub control: bool,
     pub auth: Option<Credentials>,
     /// Set by `--tls-cert`/`--tls-key` or `--tls-self-signed`: every endpoint is HTTPS.
-    pub tls: Option<Tls>,
+    pub tls: Option<CertificateSource>,
     /// `--trusted-proxy`: requests from this address name their client in `X-Forwarded-For`.
     pub trusted_proxy: Option<IpAddr>,
+}
+
+/// Which source `--source` names, before its settings are gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SourceKind {
+    Pattern,
+    Screen,
+    Camera,
+}
+
+impl SourceKind {
+    fn name(self) -> &'static str {
+        match self {
+            SourceKind::Pattern => "pattern",
+            SourceKind::Screen => "screen",
+            SourceKind::Camera => "camera",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -209,7 +161,7 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     if raw.list_controls {
         return Ok(Command::ListControls(device));
     }
-    let source = source_kind(raw.source.as_deref())?;
+    let kind = source_kind(raw.source.as_deref())?;
     let listen = parse_listen(raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN))?;
     let size = raw.size.as_deref().map(parse_size).transpose()?;
     let area = screen_area(raw.region.as_deref(), raw.monitor.clone())?;
@@ -220,9 +172,32 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         .iter()
         .map(|s| parse_control(s))
         .collect::<Result<Vec<_>, _>>()?;
-    check_source_flags(&raw, source, size.is_some())?;
+    check_source_flags(&raw, kind, size.is_some())?;
     let numbers = numbers(&raw, env)?;
     let subsampling = subsampling(raw.subsampling.as_deref())?;
+    let source = match kind {
+        SourceKind::Pattern => Settings::Pattern(PatternSettings {
+            size: size.unwrap_or(DEFAULT_SIZE),
+            fps: numbers.fps,
+        }),
+        SourceKind::Screen => Settings::Screen(ScreenSettings {
+            display: raw.display.clone().or_else(|| env.display.clone()),
+            area,
+            cursor: !raw.no_cursor,
+            max_fps: numbers.fps,
+            band_rows: (!raw.full_frames).then(|| subsampling.mcu_height()),
+        }),
+        SourceKind::Camera => Settings::Camera(CameraSettings {
+            device: device.clone(),
+            format: camera_format,
+            size,
+            fps: numbers.fps,
+            flip: raw.flip,
+            mirror: raw.mirror,
+            rotate,
+            controls,
+        }),
+    };
     let auth = credentials(&raw, env)?;
     let tls = secure::tls(&raw, env.state_dir.clone())?;
     if raw.allow_plain_http && tls.is_some() {
@@ -246,24 +221,12 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     Ok(Command::Run(Box::new(Config {
         source,
         listen,
-        size,
-        fps: numbers.fps,
         quality: numbers.quality,
         subsampling,
         max_clients: numbers.max_clients,
         idle_stop: numbers.idle_stop,
         workers: numbers.workers,
         quiet: raw.quiet,
-        display: raw.display.or_else(|| env.display.clone()),
-        area,
-        cursor: !raw.no_cursor,
-        full_frames: raw.full_frames,
-        device,
-        camera_format,
-        flip: raw.flip,
-        mirror: raw.mirror,
-        rotate,
-        controls,
         camera_controls: raw.camera_controls,
         control: raw.control,
         auth,

@@ -7,17 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use super::args::RawArgs;
-use super::{ConfigError, Credentials, err};
-
-/// Where the HTTPS certificate comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Tls {
-    /// PEM files given by the user (a chain, leaf first, and its private key); re-read on
-    /// SIGHUP.
-    Files { cert: PathBuf, key: PathBuf },
-    /// A self-signed certificate for this machine's names, made once and kept in `state_dir`.
-    SelfSigned { state_dir: PathBuf },
-}
+use super::{ConfigError, err};
+use crate::http::auth::Credentials;
+use crate::tls::CertificateSource;
 
 /// The default state directory: systemd's `$STATE_DIRECTORY` (its first entry), else
 /// `$XDG_STATE_HOME/deskcam`, else `~/.local/state/deskcam`.
@@ -40,7 +32,7 @@ pub fn default_state_dir(
 pub(super) fn tls(
     raw: &RawArgs,
     env_state_dir: Option<PathBuf>,
-) -> Result<Option<Tls>, ConfigError> {
+) -> Result<Option<CertificateSource>, ConfigError> {
     if raw.state_dir.is_some() && !raw.tls_self_signed {
         return err("--state-dir only says where --tls-self-signed keeps its certificate");
     }
@@ -56,7 +48,7 @@ pub(super) fn tls(
         (Some(_), _, true) | (_, Some(_), true) => {
             err("--tls-self-signed and --tls-cert/--tls-key cannot be used together")
         }
-        (Some(cert), Some(key), false) => Ok(Some(Tls::Files {
+        (Some(cert), Some(key), false) => Ok(Some(CertificateSource::Files {
             cert: path("--tls-cert", cert)?,
             key: path("--tls-key", key)?,
         })),
@@ -73,7 +65,7 @@ pub(super) fn tls(
                     )
                 })?,
             };
-            Ok(Some(Tls::SelfSigned { state_dir }))
+            Ok(Some(CertificateSource::SelfSigned { state_dir }))
         }
     }
 }
@@ -98,7 +90,7 @@ pub(super) fn trusted_proxy(raw: &RawArgs) -> Result<Option<IpAddr>, ConfigError
 pub(super) fn check_control(
     listen: SocketAddr,
     auth: Option<&Credentials>,
-    tls: Option<&Tls>,
+    tls: Option<&CertificateSource>,
     allow_plain_http: bool,
     trusted_proxy: Option<IpAddr>,
 ) -> Result<(), ConfigError> {

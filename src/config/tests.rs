@@ -2,6 +2,8 @@
 //! flags, the control guard and credentials that are never echoed.
 
 use super::*;
+use crate::geometry::{Region, Resolution};
+use crate::source::camera::ControlSetting;
 use std::path::Path;
 
 fn env() -> Env {
@@ -20,13 +22,31 @@ fn run(args: &[&str]) -> Result<Config, ConfigError> {
     }
 }
 
+fn screen(c: &Config) -> &ScreenSettings {
+    match &c.source {
+        Settings::Screen(s) => s,
+        other => panic!("expected the screen source, got {other:?}"),
+    }
+}
+
+fn camera(c: &Config) -> &CameraSettings {
+    match &c.source {
+        Settings::Camera(s) => s,
+        other => panic!("expected the camera source, got {other:?}"),
+    }
+}
+
 #[test]
 fn defaults() {
     let c = run(&[]).unwrap();
-    assert_eq!(c.source, SourceKind::Pattern);
+    assert_eq!(
+        c.source,
+        Settings::Pattern(PatternSettings {
+            size: DEFAULT_SIZE,
+            fps: 30
+        })
+    );
     assert_eq!(c.listen, "0.0.0.0:8080".parse().unwrap());
-    assert_eq!(c.size, None);
-    assert_eq!(c.fps, 30);
     assert_eq!(c.quality.get(), 80);
     assert_eq!(c.max_clients, 64);
     assert_eq!(c.idle_stop, Duration::from_secs(10));
@@ -50,13 +70,15 @@ fn values_are_parsed() {
     ])
     .unwrap();
     assert_eq!(
-        c.size,
-        Some(Resolution {
-            width: 640,
-            height: 480
+        c.source,
+        Settings::Pattern(PatternSettings {
+            size: Resolution {
+                width: 640,
+                height: 480
+            },
+            fps: 15
         })
     );
-    assert_eq!(c.fps, 15);
     assert_eq!(c.quality.get(), 55);
     assert_eq!(c.max_clients, 3);
     assert_eq!(c.listen.port(), 0);
@@ -188,7 +210,7 @@ fn tls_flags() {
     let c = run(&["--tls-cert", "/etc/c.pem", "--tls-key", "/etc/k.pem"]).unwrap();
     assert_eq!(
         c.tls,
-        Some(Tls::Files {
+        Some(CertificateSource::Files {
             cert: "/etc/c.pem".into(),
             key: "/etc/k.pem".into()
         })
@@ -196,14 +218,14 @@ fn tls_flags() {
     let c = run(&["--tls-self-signed"]).unwrap();
     assert_eq!(
         c.tls,
-        Some(Tls::SelfSigned {
+        Some(CertificateSource::SelfSigned {
             state_dir: "/var/lib/deskcam".into()
         })
     );
     let c = run(&["--tls-self-signed", "--state-dir", "/tmp/x"]).unwrap();
     assert_eq!(
         c.tls,
-        Some(Tls::SelfSigned {
+        Some(CertificateSource::SelfSigned {
             state_dir: "/tmp/x".into()
         })
     );
@@ -268,7 +290,7 @@ fn credentials_are_never_echoed() {
 fn region_and_monitor() {
     let c = run(&["--source", "screen", "--region", "800x600+10+20"]).unwrap();
     assert_eq!(
-        c.area,
+        screen(&c).area,
         ScreenArea::Region(Region {
             x: 10,
             y: 20,
@@ -279,7 +301,20 @@ fn region_and_monitor() {
     assert!(run(&["--source", "screen", "--region", "800x600"]).is_err());
     assert!(run(&["--source", "screen", "--region", "1x1+0+0"]).is_err());
     let c = run(&["--source", "screen", "--monitor", "HDMI-1"]).unwrap();
-    assert_eq!(c.area, ScreenArea::Monitor("HDMI-1".into()));
+    assert_eq!(screen(&c).area, ScreenArea::Monitor("HDMI-1".into()));
+    let c = run(&["--source", "screen"]).unwrap();
+    assert_eq!(
+        screen(&c),
+        &ScreenSettings {
+            display: Some(":0".into()),
+            area: ScreenArea::Whole,
+            cursor: true,
+            max_fps: 30,
+            band_rows: Some(16),
+        }
+    );
+    let c = run(&["--source", "screen", "--full-frames", "--no-cursor"]).unwrap();
+    assert_eq!((screen(&c).band_rows, screen(&c).cursor), (None, false));
 }
 
 #[test]
@@ -311,13 +346,16 @@ fn camera_formats_rotation_and_controls() {
     ] {
         let c = cam(&["--format", flag]).unwrap();
         assert_eq!(
-            c.camera_format,
+            camera(&c).format,
             FormatChoice::Only(CaptureFormat::Raw(want))
         );
     }
     let e = cam(&["--format", "h264"]).unwrap_err();
     assert!(e.0.contains("nv12") && e.0.contains("grey"), "{e}");
-    assert_eq!(cam(&["--rotate", "90"]).unwrap().rotate, Rotation::R90);
+    assert_eq!(
+        camera(&cam(&["--rotate", "90"]).unwrap()).rotate,
+        Rotation::R90
+    );
     assert!(
         cam(&["--rotate", "45"])
             .unwrap_err()
@@ -326,7 +364,7 @@ fn camera_formats_rotation_and_controls() {
     );
     let c = cam(&["--set", "brightness=140", "--set", "Focus_Absolute=-3"]).unwrap();
     assert_eq!(
-        c.controls,
+        camera(&c).controls,
         vec![
             ControlSetting {
                 name: "brightness".into(),

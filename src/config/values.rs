@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 
-use super::{ConfigError, ControlSetting, Credentials, MAX_SIDE, err};
+use super::{ConfigError, MAX_SIDE, err};
 use crate::geometry::{Region, Resolution};
+use crate::http::auth::Credentials;
+use crate::source::camera::ControlSetting;
 
 /// `ADDR:PORT`, `HOST:PORT` (resolved now), `:PORT` or a bare `PORT` (every interface, as
 /// ustreamer's `--port` and mjpg-streamer's `-p` users type it).

@@ -19,21 +19,9 @@ use crate::jpeg::markers::{self, EOI, RST0};
 use crate::json::Json;
 use crate::rate::RateMeter;
 
-/// Rows in a band: one MCU row (16 with vertical chroma subsampling, else 8).
-pub fn band_rows(s: Subsampling) -> u32 {
-    match s {
-        Subsampling::S420 => 16,
-        Subsampling::S422 | Subsampling::S444 => 8,
-    }
-}
-
 /// MCUs across a picture `width` pixels wide: the restart interval that makes one band a segment.
 pub fn mcus_per_row(width: u32, s: Subsampling) -> u32 {
-    let mcu = match s {
-        Subsampling::S444 => 8,
-        Subsampling::S420 | Subsampling::S422 => 16,
-    };
-    width.div_ceil(mcu)
+    width.div_ceil(s.mcu_width())
 }
 
 /// Encodes `height` rows of packed B,G,R,X pixels as a baseline JPEG with a restart marker

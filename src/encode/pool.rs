@@ -199,7 +199,7 @@ impl EncoderPool {
     }
 
     /// Waits until every submitted frame is published (or dropped), so a caller can mark the
-    /// source stopped without a late frame marking it live again.
+    /// source stopped without a late frame marking it capturing again.
     pub fn drain(&self) {
         let (m, cv) = &*self.shared;
         let mut s = lock(m);
@@ -439,11 +439,11 @@ mod tests {
     /// encode with restart markers, between ordinary frames; unchanged bands are reused.
     #[test]
     fn banded_frames_are_stitched_in_order_and_match_a_full_encode() {
-        use crate::encode::bands::{band_rows, encode_restart};
+        use crate::encode::bands::encode_restart;
         let (pool, rx) = pool(2);
         let settings = EncodeSettings::for_tests();
         let (w, h) = (96u32, 72u32);
-        let rows = band_rows(settings.subsampling);
+        let rows = settings.subsampling.mcu_height();
         let mut px: Vec<u8> = (0..w * h * 4).map(|i| (i * 31 % 253) as u8).collect();
         let mut bands: Vec<Arc<Vec<u8>>> = px
             .chunks((w * rows * 4) as usize)

@@ -3,9 +3,23 @@
 //! so response timing does not reveal how much of a guess was right. Credentials are never
 //! logged, echoed or kept in decoded form longer than one request.
 
+use std::fmt;
+
 use base64::Engine as _;
 
-use crate::config::Credentials;
+/// The one user and password (`--auth`, `--auth-file` or `DESKCAM_AUTH`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    /// Never print the password, even in a debug dump.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({:?}, <hidden>)", self.user)
+    }
+}
 
 /// The challenge sent with every 401, so browsers show their login prompt.
 pub const CHALLENGE: &str = "Basic realm=\"deskcam\", charset=\"UTF-8\"";

@@ -11,9 +11,9 @@ use tiny_http::Request;
 use super::control::{Answer, MAX_BODY, RATE_BURST, RATE_PER_SECOND, guard, read_body};
 use super::limit::RateLimiter;
 use super::{Context, header, peer, respond, text};
-use crate::config::ControlSetting;
 use crate::json::Json;
-use crate::source::camera::controls::{ControlError, Info, Kind};
+use crate::source::camera::ControlSetting;
+use crate::source::camera::controls::{CameraControlError, Info, Kind};
 use crate::source::camera::kept::Store;
 
 /// What the server offers about the camera's controls.
@@ -118,14 +118,14 @@ fn parse_changes(body: &[u8]) -> Result<Vec<ControlSetting>, String> {
     Ok(out)
 }
 
-fn refusal(e: &ControlError) -> Answer {
+fn refusal(e: &CameraControlError) -> Answer {
     let status = match e {
-        ControlError::Unknown { .. }
-        | ControlError::OutOfRange { .. }
-        | ControlError::ReadOnly { .. }
-        | ControlError::Button { .. } => 400,
-        ControlError::Refused { .. } => 409,
-        ControlError::Device(_) => 503,
+        CameraControlError::Unknown { .. }
+        | CameraControlError::OutOfRange { .. }
+        | CameraControlError::ReadOnly { .. }
+        | CameraControlError::Button { .. } => 400,
+        CameraControlError::Refused { .. } => 409,
+        CameraControlError::Device(_) => 503,
     };
     text(status, &e.to_string())
 }

@@ -19,7 +19,7 @@ pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 pub fn serve(ctx: &Context, request: Request, fresh: bool) {
     let asked = SystemTime::now();
     let addr = peer(&request);
-    let _viewer = ctx.viewers.join(addr.clone(), ClientKind::Snapshot);
+    let _registered = ctx.viewers.join(addr.clone(), ClientKind::Snapshot);
     if fresh {
         // A change-driven source (the screen) produces nothing while nothing changes.
         ctx.hub.request_fresh();

@@ -70,7 +70,7 @@ pub fn serve(ctx: &Context, request: Request) {
     // The whole target (`/?action=stream` says more than `/`), cut short for the log.
     let path: String = request.url().chars().take(80).collect();
     let head_only = request.method().as_str() == "HEAD";
-    let viewer = ctx.viewers.join(addr.clone(), ClientKind::Stream);
+    let registered = ctx.viewers.join(addr.clone(), ClientKind::Stream);
     let mut out = request.into_writer();
     let mut head = multipart::stream_head();
     if !head_only {
@@ -102,12 +102,12 @@ pub fn serve(ctx: &Context, request: Request) {
                 why_gone(&e)
             };
         }
-        viewer.stats.sent_one();
+        registered.stats.sent_one();
         last = frame.seq;
     };
     log::info!(
         "client {addr} left {path} after {} frames in {:.1} s ({why})",
-        viewer.stats.frames(),
+        registered.stats.frames(),
         started.elapsed().as_secs_f64()
     );
 }

@@ -25,3 +25,22 @@ pub enum Subsampling {
     S422,
     S444,
 }
+
+impl Subsampling {
+    /// Rows of one MCU: 16 with vertical chroma subsampling, else 8. A band of the screen is
+    /// one MCU row, so the screen source and the band encoder both cut pictures by it.
+    pub fn mcu_height(self) -> u32 {
+        match self {
+            Subsampling::S420 => 16,
+            Subsampling::S422 | Subsampling::S444 => 8,
+        }
+    }
+
+    /// Columns of one MCU: 16 with horizontal chroma subsampling, else 8.
+    pub fn mcu_width(self) -> u32 {
+        match self {
+            Subsampling::S420 | Subsampling::S422 => 16,
+            Subsampling::S444 => 8,
+        }
+    }
+}

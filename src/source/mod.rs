@@ -10,7 +10,6 @@ pub mod screen;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::config::{Config, DEFAULT_SIZE, SourceKind};
 use crate::frame::Frame;
 use crate::geometry::{Region, Resolution};
 use crate::image::{BandedImage, RawImage};
@@ -73,14 +72,31 @@ pub trait Source: Send {
     }
 }
 
-/// Builds the source the configuration asks for (not opened yet).
-pub fn from_config(config: &Config) -> Result<Box<dyn Source>, SourceError> {
-    Ok(match config.source {
-        SourceKind::Pattern => Box::new(pattern::Pattern::new(
-            config.size.unwrap_or(DEFAULT_SIZE),
-            config.fps,
-        )),
-        SourceKind::Screen => Box::new(screen::Screen::new(config)?),
-        SourceKind::Camera => Box::new(camera::Camera::new(config)?),
+/// Which source to run and what the user asked of it: each source gets its own settings and
+/// nothing else of the configuration (which builds these at the top, in `config`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settings {
+    Pattern(pattern::PatternSettings),
+    Screen(screen::ScreenSettings),
+    Camera(camera::CameraSettings),
+}
+
+impl Settings {
+    /// The source's name, as `--source` takes it and `/state` shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Settings::Pattern(_) => "pattern",
+            Settings::Screen(_) => "screen",
+            Settings::Camera(_) => "camera",
+        }
+    }
+}
+
+/// Builds the source `settings` describe (not opened yet).
+pub fn new(settings: &Settings) -> Result<Box<dyn Source>, SourceError> {
+    Ok(match settings {
+        Settings::Pattern(s) => Box::new(pattern::Pattern::new(s)),
+        Settings::Screen(s) => Box::new(screen::Screen::new(s)?),
+        Settings::Camera(s) => Box::new(camera::Camera::new(s)?),
     })
 }

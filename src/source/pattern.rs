@@ -21,6 +21,13 @@ const BARS: [[u8; 3]; 8] = [
     [16, 16, 16],
 ];
 
+/// Everything the pattern source is told (built from the command line at the top, `config`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatternSettings {
+    pub size: Resolution,
+    pub fps: u32,
+}
+
 pub struct Pattern {
     size: Resolution,
     interval: Duration,
@@ -30,10 +37,11 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    pub fn new(size: Resolution, fps: u32) -> Pattern {
+    pub fn new(settings: &PatternSettings) -> Pattern {
+        let size = settings.size;
         Pattern {
             size,
-            interval: Duration::from_secs(1) / fps.max(1),
+            interval: Duration::from_secs(1) / settings.fps.max(1),
             background: background(size),
             frame: 0,
             next_due: None,
@@ -139,13 +147,13 @@ mod tests {
 
     #[test]
     fn frames_differ_and_have_the_size() {
-        let p = Pattern::new(
-            Resolution {
+        let p = Pattern::new(&PatternSettings {
+            size: Resolution {
                 width: 320,
                 height: 240,
             },
-            30,
-        );
+            fps: 30,
+        });
         let a = p.draw(1, SystemTime::UNIX_EPOCH);
         let b = p.draw(2, SystemTime::UNIX_EPOCH);
         assert_eq!(a.rgb.len(), 320 * 240 * 3);

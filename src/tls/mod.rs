@@ -20,8 +20,6 @@ use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use crate::config::Tls;
-
 /// Why HTTPS cannot be served, as one sentence for the user.
 #[derive(Debug)]
 pub enum TlsError {
@@ -73,6 +71,16 @@ impl fmt::Display for TlsError {
 
 impl std::error::Error for TlsError {}
 
+/// Where the HTTPS certificate comes from (`--tls-cert`/`--tls-key` or `--tls-self-signed`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertificateSource {
+    /// PEM files given by the user (a chain, leaf first, and its private key); re-read on
+    /// SIGHUP.
+    Files { cert: PathBuf, key: PathBuf },
+    /// A self-signed certificate for this machine's names, made once and kept in `state_dir`.
+    SelfSigned { state_dir: PathBuf },
+}
+
 /// The certificate in use and the files it comes from.
 pub struct Certificates {
     cert: PathBuf,
@@ -97,10 +105,15 @@ impl ResolvesServerCert for Certificates {
 impl Certificates {
     /// Loads the certificate `setting` names; for `--tls-self-signed` it is made first when
     /// needed, for the machine's names as seen from `listen`.
-    pub fn open(setting: &Tls, listen: SocketAddr) -> Result<Arc<Certificates>, TlsError> {
+    pub fn open(
+        setting: &CertificateSource,
+        listen: SocketAddr,
+    ) -> Result<Arc<Certificates>, TlsError> {
         let (cert, key, origin) = match setting {
-            Tls::Files { cert, key } => (cert.clone(), key.clone(), format!("{}", cert.display())),
-            Tls::SelfSigned { state_dir } => {
+            CertificateSource::Files { cert, key } => {
+                (cert.clone(), key.clone(), format!("{}", cert.display()))
+            }
+            CertificateSource::SelfSigned { state_dir } => {
                 let names = self_signed::machine_names(listen);
                 let kept = self_signed::ensure(state_dir, &names)?;
                 let origin = format!(

@@ -75,12 +75,12 @@ fn stitched_bands_are_byte_identical_to_a_full_encode() {
         for (w, h) in [(200, 75), (64, 16), (33, 7), (17, 40), (320, 240)] {
             let px = picture(w, h, &mut rng);
             let full = encode_restart(&px, w, h, &s).unwrap();
-            let img = banded(&px, w, h, band_rows(sub), None);
+            let img = banded(&px, w, h, sub.mcu_height(), None);
             let stitched =
                 encode_banded(&img, &s, &mut Planner::default(), &mut BandCache::default())
                     .unwrap();
             assert!(stitched == full, "{sub:?} {w}x{h}: stitched frame differs");
-            let bands = h.div_ceil(band_rows(sub)) as usize;
+            let bands = h.div_ceil(sub.mcu_height()) as usize;
             let markers = full
                 .windows(2)
                 .filter(|p| p[0] == 0xFF && (RST0..=RST0 + 7).contains(&p[1]))
@@ -101,7 +101,7 @@ fn random_damage_keeps_every_frame_identical_and_encodes_only_changed_bands() {
     let mut rng = Rng(0xdecade);
     for sub in [Subsampling::S420, Subsampling::S444] {
         let s = settings(sub);
-        let (w, h, rows) = (150u32, 100u32, band_rows(sub));
+        let (w, h, rows) = (150u32, 100u32, sub.mcu_height());
         let mut px = picture(w, h, &mut rng);
         let (mut planner, mut cache) = (Planner::default(), BandCache::default());
         let mut prev: Option<BandedImage> = None;

@@ -10,7 +10,7 @@ use rustix::io::Errno;
 use v4l::Device;
 use v4l::control::{Control, Description, Flags, MenuItem, Type, Value};
 
-use crate::config::ControlSetting;
+use super::settings::ControlSetting;
 use crate::source::SourceError;
 
 /// What kind of value a control takes.
@@ -100,7 +100,7 @@ impl Info {
 /// Why a control could not be set (or listed). Each is one sentence for the user; the variant
 /// decides the HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ControlError {
+pub enum CameraControlError {
     Unknown {
         name: String,
         known: Vec<String>,
@@ -126,10 +126,10 @@ pub enum ControlError {
     Device(SourceError),
 }
 
-impl fmt::Display for ControlError {
+impl fmt::Display for CameraControlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ControlError::Unknown { name, known } => {
+            CameraControlError::Unknown { name, known } => {
                 let mut list = known.join(", ");
                 if list.len() > 300 {
                     list.truncate(list[..300].rfind(", ").unwrap_or(300));
@@ -140,27 +140,27 @@ impl fmt::Display for ControlError {
                     "the camera has no control named {name:?}; it has: {list} (see --list-controls)"
                 )
             }
-            ControlError::OutOfRange {
+            CameraControlError::OutOfRange {
                 name,
                 value,
                 allowed,
             } => write!(f, "{name}={value} is out of range: it takes {allowed}"),
-            ControlError::ReadOnly { name } => write!(f, "{name} is read-only"),
-            ControlError::Button { name } => {
+            CameraControlError::ReadOnly { name } => write!(f, "{name} is read-only"),
+            CameraControlError::Button { name } => {
                 write!(
                     f,
                     "{name} is a button (an action, not a setting) and cannot be set"
                 )
             }
-            ControlError::Refused { name, value, why } => {
+            CameraControlError::Refused { name, value, why } => {
                 write!(f, "the camera refused {name}={value}: {why}")
             }
-            ControlError::Device(e) => write!(f, "{e}"),
+            CameraControlError::Device(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl std::error::Error for ControlError {}
+impl std::error::Error for CameraControlError {}
 
 /// The name v4l2-ctl gives a control: its label in lower case, each run of other characters
 /// one underscore ("Focus, Automatic Continuous" -> `focus_automatic_continuous`), as
@@ -258,11 +258,11 @@ fn describe(dev: &Device, d: Description, class: &str) -> Option<Info> {
 pub fn plan<'a>(
     controls: &'a [Info],
     wanted: &[ControlSetting],
-) -> Result<Vec<(&'a Info, i64)>, ControlError> {
+) -> Result<Vec<(&'a Info, i64)>, CameraControlError> {
     let mut out = Vec::new();
     for w in wanted {
         let Some(info) = controls.iter().find(|c| c.name == w.name) else {
-            return Err(ControlError::Unknown {
+            return Err(CameraControlError::Unknown {
                 name: w.name.clone(),
                 known: controls
                     .iter()
@@ -272,17 +272,17 @@ pub fn plan<'a>(
             });
         };
         if info.kind == Kind::Button {
-            return Err(ControlError::Button {
+            return Err(CameraControlError::Button {
                 name: info.name.clone(),
             });
         }
         if info.read_only {
-            return Err(ControlError::ReadOnly {
+            return Err(CameraControlError::ReadOnly {
                 name: info.name.clone(),
             });
         }
         if !info.accepts(w.value) {
-            return Err(ControlError::OutOfRange {
+            return Err(CameraControlError::OutOfRange {
                 name: info.name.clone(),
                 value: w.value,
                 allowed: info.allowed(),
@@ -305,7 +305,7 @@ fn set_one(dev: &Device, info: &Info, value: i64) -> io::Result<()> {
 
 /// Sets a checked plan in order. When the camera refuses one, those already set go back to
 /// the values they had, so a refused change leaves the camera as it was.
-pub fn apply(dev: &Device, plan: &[(&Info, i64)]) -> Result<(), ControlError> {
+pub fn apply(dev: &Device, plan: &[(&Info, i64)]) -> Result<(), CameraControlError> {
     for (n, (info, value)) in plan.iter().enumerate() {
         if let Err(e) = set_one(dev, info, *value) {
             for (done, _) in plan[..n].iter().rev() {
@@ -313,7 +313,7 @@ pub fn apply(dev: &Device, plan: &[(&Info, i64)]) -> Result<(), ControlError> {
                     let _ = set_one(dev, done, old);
                 }
             }
-            return Err(ControlError::Refused {
+            return Err(CameraControlError::Refused {
                 name: info.name.clone(),
                 value: *value,
                 why: refusal(&e),
@@ -440,7 +440,7 @@ mod tests {
             },
         ];
         let e = plan(&controls, &[set("brightness", 100), set("brightnes", 1)]).unwrap_err();
-        assert!(matches!(&e, ControlError::Unknown { name, .. } if name == "brightnes"));
+        assert!(matches!(&e, CameraControlError::Unknown { name, .. } if name == "brightnes"));
         let text = e.to_string();
         assert!(
             text.contains("brightness, focus_absolute") && !text.contains("disconnect"),
@@ -457,15 +457,15 @@ mod tests {
         assert!(e.to_string().contains("0 (Disabled), 2 (60 Hz)"), "{e}");
         assert!(matches!(
             plan(&controls, &[set("mute", 2)]),
-            Err(ControlError::OutOfRange { .. })
+            Err(CameraControlError::OutOfRange { .. })
         ));
         assert!(matches!(
             plan(&controls, &[set("disconnect", 1)]),
-            Err(ControlError::Button { .. })
+            Err(CameraControlError::Button { .. })
         ));
         assert!(matches!(
             plan(&controls, &[set("pixel_rate", 1)]),
-            Err(ControlError::ReadOnly { .. })
+            Err(CameraControlError::ReadOnly { .. })
         ));
         assert_eq!(
             plan(&controls, &[set("brightness", -1), set("mute", 1)])

@@ -9,9 +9,9 @@ use std::sync::Mutex;
 
 use v4l::Device;
 
-use super::controls::{ControlError, Info, apply, plan, query};
+use super::controls::{CameraControlError, Info, apply, plan, query};
 use super::device;
-use crate::config::ControlSetting;
+use super::settings::ControlSetting;
 use crate::sync::lock;
 
 /// The kept values. The lock also keeps a reopen and a change over HTTP from interleaving their
@@ -30,7 +30,7 @@ impl Store {
     }
 
     /// Applies every kept value to a freshly opened camera.
-    pub fn restore(&self, dev: &Device) -> Result<usize, ControlError> {
+    pub fn restore(&self, dev: &Device) -> Result<usize, CameraControlError> {
         let wanted = lock(&self.wanted);
         if wanted.is_empty() {
             return Ok(0);
@@ -42,17 +42,17 @@ impl Store {
     }
 
     /// The camera's controls now, from a handle of our own (the capture thread keeps its own).
-    pub fn list(&self) -> Result<Vec<Info>, ControlError> {
+    pub fn list(&self) -> Result<Vec<Info>, CameraControlError> {
         let _serial = lock(&self.wanted);
-        let opened = device::open(&self.path).map_err(ControlError::Device)?;
+        let opened = device::open(&self.path).map_err(CameraControlError::Device)?;
         query(&opened.dev).map_err(|e| self.failed("listing its controls", &e))
     }
 
     /// Checks and sets `changes` all or nothing, keeps them for later reopens and returns the
     /// controls as they are afterwards (an automatic mode may have changed others).
-    pub fn set(&self, changes: &[ControlSetting]) -> Result<Vec<Info>, ControlError> {
+    pub fn set(&self, changes: &[ControlSetting]) -> Result<Vec<Info>, CameraControlError> {
         let mut wanted = lock(&self.wanted);
-        let opened = device::open(&self.path).map_err(ControlError::Device)?;
+        let opened = device::open(&self.path).map_err(CameraControlError::Device)?;
         let controls = query(&opened.dev).map_err(|e| self.failed("listing its controls", &e))?;
         let plan = plan(&controls, changes)?;
         apply(&opened.dev, &plan)?;
@@ -68,7 +68,7 @@ impl Store {
         lock(&self.wanted).clone()
     }
 
-    fn failed(&self, what: &str, e: &io::Error) -> ControlError {
-        ControlError::Device(device::device_failed(&self.path, what, e))
+    fn failed(&self, what: &str, e: &io::Error) -> CameraControlError {
+        CameraControlError::Device(device::device_failed(&self.path, what, e))
     }
 }

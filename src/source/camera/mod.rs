@@ -9,22 +9,23 @@ pub mod kept;
 pub mod list;
 pub mod mode;
 pub mod passthrough;
+pub mod settings;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{Grab, Source, SourceError};
-use crate::config::{Config, FormatChoice};
 use crate::frame::Frame;
 use crate::geometry::Resolution;
 use crate::image::{CaptureFormat, PixelFormat, RawImage};
 use crate::json::Json;
 use crate::orientation::{Orientation, Rotation};
-use controls::ControlError;
+use controls::CameraControlError;
 use device::{CID_HFLIP, CID_VFLIP, Dequeued, Opened, Streaming};
 use kept::Store;
 use mode::NoMode;
+pub use settings::{CameraSettings, ControlSetting, FormatChoice};
 
 /// No frame for this long is a dead stream: restart it (the "stall" rule). Long enough
 /// for a camera at its slowest common rate (5 fps in low light on UVC auto-exposure).
@@ -45,7 +46,8 @@ pub struct Camera {
     /// Whether an open has succeeded before: a control the camera refuses then is a warning
     /// (the picture matters more), where at start-up it is the user's mistake to report.
     opened_before: bool,
-    live: Option<Live>,
+    /// The open device and its stream, while capturing.
+    running: Option<Running>,
     /// What the last open negotiated; kept after close so `/state` and the placeholder know it.
     mode: Option<Mode>,
     last_frame: Instant,
@@ -56,7 +58,7 @@ pub struct Camera {
     invalid: u64,
 }
 
-struct Live {
+struct Running {
     opened: Opened,
     streaming: Streaming,
 }
@@ -73,18 +75,21 @@ struct Mode {
 }
 
 impl Camera {
-    pub fn new(config: &Config) -> Result<Camera, SourceError> {
+    pub fn new(settings: &CameraSettings) -> Result<Camera, SourceError> {
         Ok(Camera {
-            path: config.device.clone(),
-            format: config.camera_format,
-            size: config.size,
-            fps: config.fps,
-            flip: config.flip,
-            mirror: config.mirror,
-            rotate: config.rotate,
-            controls: Arc::new(Store::new(config.device.clone(), config.controls.clone())),
+            path: settings.device.clone(),
+            format: settings.format,
+            size: settings.size,
+            fps: settings.fps,
+            flip: settings.flip,
+            mirror: settings.mirror,
+            rotate: settings.rotate,
+            controls: Arc::new(Store::new(
+                settings.device.clone(),
+                settings.controls.clone(),
+            )),
             opened_before: false,
-            live: None,
+            running: None,
             mode: None,
             last_frame: Instant::now(),
             frames: 0,
@@ -187,7 +192,7 @@ impl Camera {
         match self.controls.restore(&opened.dev) {
             Ok(0) => {}
             Ok(n) => log::info!("{}: {n} control(s) set", self.path.display()),
-            Err(ControlError::Device(e)) => return Err(e),
+            Err(CameraControlError::Device(e)) => return Err(e),
             Err(e) if !self.opened_before => {
                 return Err(SourceError::Unusable(format!(
                     "{}: {e}",
@@ -269,19 +274,19 @@ impl Source for Camera {
             }
         );
         self.mode = Some(mode);
-        self.live = Some(Live { opened, streaming });
+        self.running = Some(Running { opened, streaming });
         self.last_frame = Instant::now();
         Ok(())
     }
 
     fn capture(&mut self) -> Result<Grab, SourceError> {
-        let (Some(live), Some(mode)) = (self.live.as_mut(), self.mode.as_ref()) else {
+        let (Some(running), Some(mode)) = (self.running.as_mut(), self.mode.as_ref()) else {
             return Err(SourceError::Lost(format!(
                 "{} is not open",
                 self.path.display()
             )));
         };
-        let outcome = match live.streaming.next(&self.path, WAIT)? {
+        let outcome = match running.streaming.next(&self.path, WAIT)? {
             Dequeued::Nothing => None,
             Dequeued::Frame(buf) => Some(take(buf.data, buf.error, mode)),
         };
@@ -338,11 +343,11 @@ impl Source for Camera {
     }
 
     fn close(&mut self) {
-        if let Some(live) = self.live.take() {
-            live.streaming.stop();
+        if let Some(running) = self.running.take() {
+            running.streaming.stop();
             // The device node closes when the last handle goes; `v4l` unwraps close(2), so a
             // failing close must not unwind through the capture loop either.
-            let opened = live.opened;
+            let opened = running.opened;
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(opened))).is_err()
             {
                 log::warn!("closing {} failed", self.path.display());
@@ -380,7 +385,10 @@ impl Source for Camera {
             ]);
         }
         out.extend([
-            ("device_open".to_string(), Json::Bool(self.live.is_some())),
+            (
+                "device_open".to_string(),
+                Json::Bool(self.running.is_some()),
+            ),
             ("camera_frames".to_string(), Json::Int(self.frames as i64)),
             ("dropped".to_string(), Json::Int(self.dropped as i64)),
             ("invalid".to_string(), Json::Int(self.invalid as i64)),

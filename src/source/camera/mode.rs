@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use crate::config::{DEFAULT_SIZE, FormatChoice};
-use crate::geometry::Resolution;
+use super::settings::FormatChoice;
+use crate::geometry::{DEFAULT_SIZE, Resolution};
 use crate::image::{CaptureFormat, PixelFormat};
 
 /// The capture format a V4L2 fourcc stands for, if deskcam can use it: the camera's own JPEG

@@ -13,8 +13,8 @@ use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, Window};
 use x11rb::rust_connection::RustConnection;
 
 use super::cursor::{self, CursorImage};
+use super::settings::ScreenArea;
 use super::shm::Segment;
-use crate::config::ScreenArea;
 use crate::geometry::Region;
 use crate::image::{PixelFormat, RawImage};
 use crate::source::SourceError;

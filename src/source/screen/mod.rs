@@ -7,6 +7,7 @@
 mod bands;
 mod cursor;
 mod display;
+mod settings;
 mod setup;
 mod shm;
 mod wayland;
@@ -14,12 +15,11 @@ mod wayland;
 use std::time::{Duration, Instant};
 
 use super::{Grab, Source, SourceError};
-use crate::config::{Config, ScreenArea};
-use crate::encode::bands::band_rows;
 use crate::geometry::{Region, Resolution};
 use crate::json::Json;
 use bands::Banding;
 use display::Display;
+pub use settings::{ScreenArea, ScreenSettings};
 
 /// Longest the capture call blocks with nothing to do (the trait asks for about a second).
 const MAX_WAIT: Duration = Duration::from_secs(1);
@@ -61,8 +61,8 @@ pub struct Screen {
 }
 
 impl Screen {
-    pub fn new(config: &Config) -> Result<Screen, SourceError> {
-        let Some(display_name) = config.display.clone() else {
+    pub fn new(settings: &ScreenSettings) -> Result<Screen, SourceError> {
+        let Some(display_name) = settings.display.clone() else {
             return Err(SourceError::Unusable(
                 "--source screen needs an X display: give --display :N or set $DISPLAY".into(),
             ));
@@ -70,12 +70,12 @@ impl Screen {
         let now = Instant::now();
         Ok(Screen {
             display_name,
-            area: config.area.clone(),
-            want_cursor: config.cursor,
-            interval: Duration::from_secs(1) / config.fps.max(1),
+            area: settings.area.clone(),
+            want_cursor: settings.cursor,
+            interval: Duration::from_secs(1) / settings.max_fps.max(1),
             display: None,
             last_area: None,
-            band_rows: (!config.full_frames).then(|| band_rows(config.subsampling)),
+            band_rows: settings.band_rows,
             banding: None,
             dirty: true,
             notified: false,

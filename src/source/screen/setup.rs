@@ -14,8 +14,8 @@ use x11rb::protocol::xproto::{
 use x11rb::rust_connection::RustConnection;
 
 use super::display::{Display, Grabber, OrLost, x_failed};
+use super::settings::ScreenArea;
 use super::shm::{AttachError, Segment};
-use crate::config::ScreenArea;
 use crate::geometry::Region;
 use crate::source::SourceError;
 
