@@ -93,7 +93,7 @@ esac
 # The screen bench's tutorial baseline: pyautogui takes X11 screenshots with scrot.
 [ "${1:-}" = bench ] && want scrot scrot
 command -v cargo >/dev/null 2>&1 || {
-  echo "cargo is missing: install Rust 1.85 or newer (edition 2024) with rustup, https://rustup.rs" >&2
+  echo "cargo is missing: install Rust 1.88 or newer with rustup, https://rustup.rs" >&2
   exit 1
 }
 # Rust targets of the Raspberry Pi builds (rustup needs no root).
