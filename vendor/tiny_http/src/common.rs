@@ -394,6 +394,8 @@ impl From<(u8, u8)> for HTTPVersion {
 }
 
 #[cfg(test)]
+// Upstream's tests, kept as written (deskcam patch 17).
+#[allow(clippy::needless_borrow)]
 mod test {
     use super::Header;
     use httpdate::HttpDate;

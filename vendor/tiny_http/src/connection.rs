@@ -70,6 +70,9 @@ impl From<unix_net::UnixListener> for Listener {
 /// Upstream cloned the descriptor for each side (two per connection).
 ///
 /// deskcam patch 15: or a TLS connection over TCP ([`crate::tls`]).
+// deskcam patch 17: the TLS variant is the larger; each connection lives in one `Arc` and is
+// never moved, so the difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Connection {
     Tcp(TcpStream),
     #[cfg(unix)]
@@ -181,7 +184,10 @@ impl Connection {
     }
 
     /// deskcam patch 15: this TCP connection, to be spoken to in TLS with `config`.
-    pub(crate) fn into_tls(self, config: &std::sync::Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+    pub(crate) fn into_tls(
+        self,
+        config: &std::sync::Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => crate::tls::TlsStream::new(s, config).map(Self::Tls),
             _ => Err(std::io::Error::other("TLS is served on TCP only")),

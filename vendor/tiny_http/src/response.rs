@@ -37,6 +37,8 @@ use std::time::SystemTime;
 ///     behavior differs from the default for most headers, which is to allow them to
 ///     be set multiple times in the same response.
 ///
+// Upstream's documentation, kept as written (deskcam patch 17: lints narrowed to upstream lines).
+#[allow(clippy::doc_overindented_list_items)]
 pub struct Response<R> {
     reader: R,
     status_code: StatusCode,
@@ -115,7 +117,8 @@ fn choose_transfer_encoding(
     http_version: &HTTPVersion,
     entity_length: &Option<usize>,
     has_additional_headers: bool,
-    chunked_threshold: usize,
+    // deskcam patch 13: a known length always goes as Content-Length; the threshold is ignored.
+    _chunked_threshold: usize,
 ) -> TransferEncoding {
     use crate::util;
 
@@ -420,17 +423,18 @@ where
         // if the transfer encoding is identity, the content length must be known ; therefore if
         // we don't know it, we buffer the entire response first here
         // while this is an expensive operation, it is only ever needed for clients using HTTP 1.0
-        let (mut reader, data_length): (Box<dyn Read>, _) =
-            match (self.data_length, transfer_encoding) {
-                (Some(l), _) => (Box::new(self.reader), Some(l)),
-                (None, TransferEncoding::Identity) => {
-                    let mut buf = Vec::new();
-                    self.reader.read_to_end(&mut buf)?;
-                    let l = buf.len();
-                    (Box::new(Cursor::new(buf)), Some(l))
-                }
-                _ => (Box::new(self.reader), None),
-            };
+        // (deskcam patch 17: not `mut` since patch 13 writes it in one piece)
+        let (reader, data_length): (Box<dyn Read>, _) = match (self.data_length, transfer_encoding)
+        {
+            (Some(l), _) => (Box::new(self.reader), Some(l)),
+            (None, TransferEncoding::Identity) => {
+                let mut buf = Vec::new();
+                self.reader.read_to_end(&mut buf)?;
+                let l = buf.len();
+                (Box::new(Cursor::new(buf)), Some(l))
+            }
+            _ => (Box::new(self.reader), None),
+        };
 
         // checking whether to ignore the body of the response
         let do_not_send_body = do_not_send_body

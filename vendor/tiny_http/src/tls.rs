@@ -45,7 +45,10 @@ fn lock(m: &Mutex<ServerConnection>) -> MutexGuard<'_, ServerConnection> {
 }
 
 fn timed_out() -> io::Error {
-    io::Error::new(io::ErrorKind::TimedOut, "the TLS handshake did not finish in time")
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the TLS handshake did not finish in time",
+    )
 }
 
 impl TlsStream {
@@ -91,9 +94,7 @@ impl TlsStream {
             match tls.read_tls(&mut &self.tcp) {
                 Ok(0) => return Err(failed(io::ErrorKind::UnexpectedEof.into())),
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Err(failed(timed_out()))
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(failed(timed_out())),
                 Err(e) => return Err(failed(e)),
             }
             if let Err(e) = tls.process_new_packets() {
@@ -145,7 +146,8 @@ impl TlsStream {
     pub(crate) fn close_write(&self) {
         {
             let mut tls = lock(&self.tls);
-            let healthy = !tls.is_handshaking() && !tls.wants_write() && tls.writer().flush().is_ok();
+            let healthy =
+                !tls.is_handshaking() && !tls.wants_write() && tls.writer().flush().is_ok();
             if healthy {
                 tls.send_close_notify();
                 let _ = self.flush_records(&mut tls);

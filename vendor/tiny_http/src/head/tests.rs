@@ -14,7 +14,8 @@ fn head(raw: &str) -> Result<Head, u16> {
             assert!(!r.reason.contains('\n'));
             Err(r.status)
         }
-        Err(HeadError::Io(e)) => panic!("{raw:?}: {e}"),
+        // Edition 2018: a lone literal is not a format string, so the arguments are explicit.
+        Err(HeadError::Io(e)) => panic!("{:?}: {}", raw, e),
     }
 }
 
