@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use deskcam::config::{self, Command, Env};
 
 fn main() -> ExitCode {
-    let command = match config::parse(std::env::args_os().skip(1), &Env::from_process()) {
+    let env = Env::from_process();
+    let command = match config::parse(std::env::args_os().skip(1), &env) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("deskcam: {e}");
@@ -14,7 +15,11 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Help => {
-            print!("{}", config::HELP);
+            print!("{}", config::help());
+            ExitCode::SUCCESS
+        }
+        Command::Generate(what) => {
+            print!("{}", config::generate(what, &env));
             ExitCode::SUCCESS
         }
         Command::Version => {
@@ -28,7 +33,7 @@ fn main() -> ExitCode {
         Command::ListFormats(device) => listing(deskcam::source::camera::list::formats(&device)),
         Command::ListControls(device) => listing(deskcam::source::camera::list::controls(&device)),
         Command::Run(config) => {
-            deskcam::logger::init(config.quiet);
+            deskcam::logger::init(config.log_level);
             match deskcam::run(*config) {
                 Ok(code) => code,
                 Err(e) => {

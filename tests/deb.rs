@@ -19,9 +19,11 @@ const ARCHES: [(&str, &str); 3] = [
     ("armhf", "ARM"),
 ];
 
-const FILES: [&str; 8] = [
+const FILES: [&str; 10] = [
     "./usr/bin/deskcam",
     "./usr/share/man/man1/deskcam.1.gz",
+    "./usr/share/bash-completion/completions/deskcam",
+    "./usr/share/zsh/vendor-completions/_deskcam",
     "./usr/lib/systemd/system/deskcam@.service",
     "./usr/lib/sysusers.d/deskcam.conf",
     "./etc/deskcam/example.conf",

@@ -7,6 +7,7 @@ mod bands;
 mod camera;
 mod control;
 mod deb;
+mod flags;
 mod hostile;
 mod http;
 mod proxy;

@@ -28,7 +28,7 @@ build() { # build ARCH: sets $binary, $strip and $help (a deskcam this machine c
       [ "$arch" = armhf ] && triple=armv7-unknown-linux-gnueabihf strip=arm-linux-gnueabihf-strip
       "$root/tools/cross.sh" "$triple" build --quiet --manifest-path "$root/Cargo.toml"
       binary=$("$root/tools/cross.sh" "$triple" binary)
-      # help2man runs the ARM build itself (under qemu-user here) for the man page.
+      # The ARM build itself (under qemu-user here) prints the man page and completions.
       help=$tmp/bin/deskcam
       mkdir -p "$tmp/bin"
       printf '#!/bin/sh\nexec "%s" %s exec "%s" "$@"\n' "$root/tools/cross.sh" "$triple" "$binary" > "$help"

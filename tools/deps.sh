@@ -4,8 +4,8 @@
 # As root it installs what is missing with apt-get; otherwise it prints the exact command.
 #   pi   cross builds for the Raspberry Pi from an x86_64 Debian machine (tools/cross.sh) and
 #        running them under qemu-user: rustup targets, cross gcc, cross C library headers
-#   deb  Debian packages (tools/deb.sh): help2man for the man page, lintian, systemd-analyze
-#   install  `make install`: the turbojpeg build and help2man, nothing for checking packages
+#   deb  Debian packages (tools/deb.sh): lintian, systemd-analyze
+#   install  `make install`: the turbojpeg build, nothing for checking packages
 set -eu
 need=""
 want() { # want COMMAND PACKAGE
@@ -24,7 +24,6 @@ case "${1:-build}" in
     want_file /usr/share/doc/libclang-dev libclang-dev
     want cmake cmake                                    # libjpeg-turbo (turbojpeg)
     want nasm nasm
-    want help2man help2man                              # deskcam(1) from --help
     ;;
   test|bench)
     want cc build-essential
@@ -51,6 +50,8 @@ case "${1:-build}" in
     want openssl openssl                                # HTTPS tests: the test CA
     want certutil libnss3-tools                         # HTTPS tests: Chromium trusts the test CA
     want nginx nginx                                    # reverse-proxy test (docs/proxy.md)
+    want zsh zsh                                        # flags test: zsh completes from the script
+    want man man-db                                     # flags test: the man page renders cleanly
     ;;
   pi)
     if [ "$(uname -m)" != x86_64 ]; then
@@ -75,7 +76,6 @@ case "${1:-build}" in
     want_file /usr/share/doc/libclang-dev libclang-dev
     want cmake cmake                                    # the amd64 package is a turbojpeg build
     want nasm nasm
-    want help2man help2man                              # deskcam(1) from --help
     want lintian lintian
     want systemd-analyze systemd                        # verifies the unit (no running systemd needed)
     want readelf binutils                               # the glibc version a binary needs

@@ -1,65 +1,102 @@
-//! The `--help` text: every flag with its default, grouped by what it configures.
+//! The `--help` text, made from the flag table: every flag with its default, grouped by what it
+//! configures. docs/flags.md carries a copy, which a test compares with the program's.
 
-pub const HELP: &str = "\
-deskcam: stream a webcam, an X11 desktop or a test pattern to any browser as MJPEG.
+use super::flags::{ALL, Category, DefaultValue, Flag};
 
-Usage: deskcam [OPTIONS]
+/// What `--help` prints first.
+pub const ABOUT: &str =
+    "deskcam: stream a webcam, an X11 desktop or a test pattern to any browser as MJPEG.";
+/// What `--help` prints last.
+pub const ENDPOINTS: &str =
+    "Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input  /camera/controls";
+/// Lines are wrapped to this many columns.
+const WIDTH: usize = 100;
+/// Where a flag's description starts.
+const DOC_COLUMN: usize = 26;
 
-Source:
-  --source pattern|screen|camera  what to stream [default: pattern]
-  --size WxH              frame size [default: 1280x720; camera: its mode nearest that;
-                          screen: its real size]
-  --fps N                 frames per second, 1-1000 (a maximum for the screen) [default: 30]
-  --quality N             JPEG quality, 1-100 [default: 80]
-  --subsampling 420|422|444  JPEG chroma subsampling [default: 420]
-  --workers N             JPEG encoder threads, 1-64 [default: number of CPUs]
-  --idle-stop SECONDS     stop capturing after this long without clients; 0 = never [default: 10]
+/// The whole `--help` text.
+pub fn help() -> String {
+    let mut out = format!("{ABOUT}\n\nUsage: deskcam [OPTIONS]\n");
+    for category in Category::ALL {
+        let mut flags = shown(category).peekable();
+        if flags.peek().is_none() {
+            continue;
+        }
+        out.push_str(&format!("\n{}:\n", category.title()));
+        for flag in flags {
+            entry(&mut out, flag);
+        }
+    }
+    out.push_str(&format!("\n{ENDPOINTS}\n"));
+    out
+}
 
-Screen (--source screen):
-  --display :N            X display [default: $DISPLAY]
-  --region WxH+X+Y        stream only this rectangle of the screen
-  --monitor NAME|INDEX    stream only this RandR monitor
-  --no-cursor             leave the mouse cursor out of the picture
-  --full-frames           encode every frame whole instead of only the bands that
-                          changed (costs more CPU; for comparison)
-  --control               let authorised viewers click and type (off by default)
+/// The flags of `category` that `--help` and the man page show.
+pub fn shown(category: Category) -> impl Iterator<Item = &'static Flag> {
+    ALL.iter()
+        .copied()
+        .filter(move |f| f.category == category && !f.hidden)
+}
 
-Camera (--source camera):
-  --device PATH           V4L2 device [default: /dev/video0]
-  --format FORMAT         capture format: auto, mjpeg, yuyv, uyvy, nv12, yuv420, rgb24, bgr24
-                          or grey; auto prefers the camera's own MJPEG, then the format
-                          cheapest to encode [default: auto]
-  --rotate 90|180|270     turn the picture clockwise (90 and 270 need a raw format)
-  --flip                  turn the picture upside down
-  --mirror                mirror the picture left to right
-  --set NAME=VALUE        set a camera control at every open, e.g. --set brightness=140
-                          (repeatable; names as --list-controls and v4l2-ctl show them)
-  --camera-controls       let authorised viewers change the camera's controls (off by default)
-  --list-devices          list V4L2 cameras and exit
-  --list-formats          list the formats, sizes and rates of --device and exit
-  --list-controls         list the controls of --device (range, default, value) and exit
+/// `-q, --quiet` or `--fps N`.
+pub fn synopsis(flag: &Flag) -> String {
+    let short = flag.short.map(|s| format!("-{s}, ")).unwrap_or_default();
+    let value = flag.value.map(|v| format!(" {v}")).unwrap_or_default();
+    format!("{short}--{}{value}", flag.long)
+}
 
-Server:
-  --listen [ADDR:]PORT    address to serve on (ADDR may be a host name) [default: 0.0.0.0:8080]
-  --max-clients N         concurrent streams, 1-10000; more get 503 [default: 64]
-  --auth USER:PASSWORD    require HTTP Basic authentication for everything
-  --auth-file PATH        read USER:PASSWORD from the first line of a file
-                          (or set DESKCAM_AUTH=USER:PASSWORD; keeps it out of `ps`)
-  -q, --quiet             log only warnings and errors
-  -h, --help              print this help
-  -V, --version           print the version
+/// The description with its default, as both `--help` and the man page say it.
+pub fn description(flag: &Flag) -> String {
+    match flag.default {
+        DefaultValue::None => flag.doc_text(),
+        DefaultValue::Value(d) | DefaultValue::Said(d) => {
+            format!("{} [default: {d}]", flag.doc_text())
+        }
+    }
+}
 
-HTTPS and proxies:
-  --tls-cert PATH         serve HTTPS with this PEM certificate chain (re-read on SIGHUP)
-  --tls-key PATH          the PEM private key of --tls-cert (re-read on SIGHUP)
-  --tls-self-signed       serve HTTPS with a self-signed certificate for this machine's names,
-                          made once and kept in --state-dir; prints its SHA-256 fingerprint
-  --state-dir PATH        where --tls-self-signed keeps it [default: $STATE_DIRECTORY, else
-                          $XDG_STATE_HOME/deskcam, else ~/.local/state/deskcam]
-  --allow-plain-http      allow --control off loopback without HTTPS: only behind a TLS proxy
-                          on another host (--control on the network needs HTTPS otherwise)
-  --trusted-proxy ADDR    requests from this proxy IP name their client in X-Forwarded-For
-                          (logs, password lockout and rate limits see the real viewer)
+/// One flag: its synopsis, then its description from [`DOC_COLUMN`] on (on the same line when
+/// the synopsis leaves room), wrapped at word boundaries.
+fn entry(out: &mut String, flag: &Flag) {
+    let head = format!("  {}", synopsis(flag));
+    let mut line = if head.len() + 2 <= DOC_COLUMN {
+        format!("{head:DOC_COLUMN$}")
+    } else {
+        format!("{head}  ")
+    };
+    let mut fresh = true;
+    for word in description(flag).split(' ') {
+        if !fresh && line.len() + 1 + word.len() > WIDTH {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = " ".repeat(DOC_COLUMN);
+            fresh = true;
+        }
+        if !fresh {
+            line.push(' ');
+        }
+        line.push_str(word);
+        fresh = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+}
 
-Endpoints: /  /stream  /snapshot[?fresh=1]  /state  POST /input  /camera/controls
-";
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shown_flag_is_in_the_help_and_no_line_is_too_long() {
+        let text = help();
+        for f in ALL {
+            let listed = text.contains(&format!("--{}", f.long));
+            assert_eq!(listed, !f.hidden, "--{}", f.long);
+        }
+        for line in text.lines() {
+            assert!(line.len() <= WIDTH, "too long: {line}");
+        }
+        assert!(text.contains("  -q, --quiet  ") || text.contains("  -q, --quiet "));
+        assert!(text.contains("[default: 30]"));
+    }
+}

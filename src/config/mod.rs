@@ -1,17 +1,21 @@
 //! Turns raw command-line arguments into a validated [`Config`], so the rest of the program
-//! trusts its settings. Parsing is in two steps (as ripgrep does): `lexopt` collects raw values,
-//! then each is checked once here; a bad value becomes one [`ConfigError`] sentence naming the
-//! flag and what is allowed, and the process exits with status 2.
+//! trusts its settings. Every flag is defined once, in [`flags`]; parsing is in two steps (as
+//! ripgrep does): [`args`] collects raw values by the table, then each is checked once here; a
+//! bad value becomes one [`ConfigError`] sentence naming the flag and what is allowed, and the
+//! process exits with status 2. `--help`, the man page and the shell completions are made from
+//! the same table ([`help`], [`man`], [`complete`]).
 
 use std::ffi::OsString;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use log::LevelFilter;
 
 use crate::geometry::DEFAULT_SIZE;
 use crate::http::auth::Credentials;
-use crate::image::{CAMERA_PIXEL_FORMATS, CaptureFormat};
+use crate::image::CaptureFormat;
 use crate::jpeg::{Quality, Subsampling};
 use crate::orientation::Rotation;
 use crate::source::Settings;
@@ -21,28 +25,22 @@ use crate::source::screen::{ScreenArea, ScreenSettings};
 use crate::tls::CertificateSource;
 
 mod args;
+mod complete;
+pub mod flags;
 mod help;
+mod man;
 mod secure;
 mod values;
 
 use args::RawArgs;
-pub use help::HELP;
+use flags::{Category, Flag};
+pub use help::help;
 pub use secure::default_state_dir;
-use values::{number, parse_control, parse_credentials};
+use values::{parse_control, parse_credentials};
 pub use values::{parse_listen, parse_region, parse_size};
 
-/// Default listen address: every interface, as mjpg-streamer and ustreamer users expect.
-pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
-pub const DEFAULT_FPS: u32 = 30;
-pub const DEFAULT_QUALITY: u8 = 80;
-pub const DEFAULT_MAX_CLIENTS: usize = 64;
-/// Seconds without clients before the source stops capturing (camera LED off, no CPU).
-pub const DEFAULT_IDLE_STOP_SECS: u64 = 10;
 /// Largest frame side we accept: JPEG's own limit is 65535, but nothing real is above 8K.
 pub const MAX_SIDE: u32 = 8192;
-pub const MAX_FPS: u32 = 1000;
-pub const MAX_CLIENTS_LIMIT: usize = 10_000;
-pub const MAX_WORKERS: usize = 64;
 /// Environment variable holding `user:password`, so credentials stay out of `ps`.
 pub const AUTH_ENV: &str = "DESKCAM_AUTH";
 
@@ -58,7 +56,8 @@ pub struct Config {
     /// Zero means never stop.
     pub idle_stop: Duration,
     pub workers: usize,
-    pub quiet: bool,
+    /// `--log-level`, `--verbose` or `--quiet`.
+    pub log_level: LevelFilter,
     /// `--camera-controls`: viewers may change the camera's controls (`POST /camera/controls`).
     pub camera_controls: bool,
     pub control: bool,
@@ -77,14 +76,12 @@ enum SourceKind {
     Camera,
 }
 
-impl SourceKind {
-    fn name(self) -> &'static str {
-        match self {
-            SourceKind::Pattern => "pattern",
-            SourceKind::Screen => "screen",
-            SourceKind::Camera => "camera",
-        }
-    }
+/// What `--generate` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generated {
+    Man,
+    CompleteBash,
+    CompleteZsh,
 }
 
 #[derive(Debug)]
@@ -92,6 +89,7 @@ pub enum Command {
     Run(Box<Config>),
     Help,
     Version,
+    Generate(Generated),
     ListDevices,
     ListFormats(PathBuf),
     ListControls(PathBuf),
@@ -120,6 +118,8 @@ pub struct Env {
     pub cpus: usize,
     /// Where `--tls-self-signed` keeps its certificate unless `--state-dir` says otherwise.
     pub state_dir: Option<PathBuf>,
+    /// The man page's date: `$SOURCE_DATE_EPOCH` (reproducible builds), else now.
+    pub date: SystemTime,
 }
 
 impl Env {
@@ -133,6 +133,12 @@ impl Env {
                 std::env::var("XDG_STATE_HOME").ok().as_deref(),
                 std::env::var("HOME").ok().as_deref(),
             ),
+            date: std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map_or_else(SystemTime::now, |secs| {
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+                }),
         }
     }
 }
@@ -146,74 +152,124 @@ where
     match args::read(args)? {
         args::Read::Help => Ok(Command::Help),
         args::Read::Version => Ok(Command::Version),
+        args::Read::Generate(what) => generated(&what).map(Command::Generate),
         args::Read::Args(raw) => validate(*raw, env),
     }
 }
 
+/// The text `--generate` prints.
+pub fn generate(what: Generated, env: &Env) -> String {
+    match what {
+        Generated::Man => man::page(env.date),
+        Generated::CompleteBash => complete::bash(),
+        Generated::CompleteZsh => complete::zsh(),
+    }
+}
+
+fn generated(what: &str) -> Result<Generated, ConfigError> {
+    match choice(&flags::GENERATE, Some(what))? {
+        "man" => Ok(Generated::Man),
+        "complete-bash" => Ok(Generated::CompleteBash),
+        _ => Ok(Generated::CompleteZsh),
+    }
+}
+
+/// The value of a flag that takes one of its table's choices (or its default), checked.
+fn choice<'a>(flag: &Flag, text: Option<&'a str>) -> Result<&'a str, ConfigError> {
+    let choices = flag.choice_list();
+    match text {
+        Some(t) if choices.contains(&t) => Ok(t),
+        Some(t) => err(format!(
+            "--{} {t:?}: expected {}",
+            flag.long,
+            flags::one_of(choices)
+        )),
+        None => err(format!("--{} needs a value", flag.long)),
+    }
+}
+
+/// A whole number within the flag's range: the value given, else its default.
+fn number(raw: &RawArgs, flag: &Flag) -> Result<Option<u32>, ConfigError> {
+    let Some(text) = raw.value_or_default(flag) else {
+        return Ok(None);
+    };
+    let (min, max) = flag.range.unwrap_or((0, u32::MAX));
+    match text.parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => err(format!(
+            "--{} {text:?}: expected a whole number from {min} to {max}",
+            flag.long
+        )),
+    }
+}
+
 fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
-    let device = PathBuf::from(raw.device.as_deref().unwrap_or("/dev/video0"));
-    if raw.list_devices {
+    use flags::*;
+    let device = PathBuf::from(raw.value_or_default(&DEVICE).unwrap_or_default());
+    if raw.on(&LIST_DEVICES) {
         return Ok(Command::ListDevices);
     }
-    if raw.list_formats {
+    if raw.on(&LIST_FORMATS) {
         return Ok(Command::ListFormats(device));
     }
-    if raw.list_controls {
+    if raw.on(&LIST_CONTROLS) {
         return Ok(Command::ListControls(device));
     }
-    let kind = source_kind(raw.source.as_deref())?;
-    let listen = parse_listen(raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN))?;
-    let size = raw.size.as_deref().map(parse_size).transpose()?;
-    let area = screen_area(raw.region.as_deref(), raw.monitor.clone())?;
-    let camera_format = format_choice(raw.format.as_deref())?;
-    let rotate = rotation(raw.rotate.as_deref())?;
-    let controls = raw
-        .set
-        .iter()
-        .map(|s| parse_control(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    check_source_flags(&raw, kind, size.is_some())?;
-    let numbers = numbers(&raw, env)?;
-    let subsampling = subsampling(raw.subsampling.as_deref())?;
+    let kind = source_kind(&raw)?;
+    check_source_flags(&raw, kind)?;
+    let listen = parse_listen(raw.value_or_default(&LISTEN).unwrap_or_default())?;
+    let size = raw.value(&SIZE).map(parse_size).transpose()?;
+    let fps = number(&raw, &FPS)?.unwrap_or(1);
+    let subsampling = subsampling(&raw)?;
     let source = match kind {
         SourceKind::Pattern => Settings::Pattern(PatternSettings {
             size: size.unwrap_or(DEFAULT_SIZE),
-            fps: numbers.fps,
+            fps,
         }),
         SourceKind::Screen => Settings::Screen(ScreenSettings {
-            display: raw.display.clone().or_else(|| env.display.clone()),
-            area,
-            cursor: !raw.no_cursor,
-            max_fps: numbers.fps,
-            band_rows: (!raw.full_frames).then(|| subsampling.mcu_height()),
+            display: raw
+                .value(&DISPLAY)
+                .map(str::to_string)
+                .or_else(|| env.display.clone()),
+            area: screen_area(raw.value(&REGION), raw.value(&MONITOR))?,
+            cursor: !raw.on(&NO_CURSOR),
+            max_fps: fps,
+            band_rows: (!raw.on(&FULL_FRAMES)).then(|| subsampling.mcu_height()),
         }),
         SourceKind::Camera => Settings::Camera(CameraSettings {
-            device: device.clone(),
-            format: camera_format,
+            device,
+            format: format_choice(&raw)?,
             size,
-            fps: numbers.fps,
-            flip: raw.flip,
-            mirror: raw.mirror,
-            rotate,
-            controls,
+            fps,
+            flip: raw.on(&FLIP),
+            mirror: raw.on(&MIRROR),
+            rotate: rotation(&raw)?,
+            controls: raw
+                .values(&SET)
+                .map(parse_control)
+                .collect::<Result<Vec<_>, _>>()?,
         }),
     };
+    let quality = number(&raw, &QUALITY)?.unwrap_or(1);
     let auth = credentials(&raw, env)?;
     let tls = secure::tls(&raw, env.state_dir.clone())?;
-    if raw.allow_plain_http && tls.is_some() {
+    let allow_plain_http = raw.on(&ALLOW_PLAIN_HTTP);
+    if allow_plain_http && tls.is_some() {
         return err("--allow-plain-http contradicts --tls-cert/--tls-self-signed: pick one");
     }
     let trusted_proxy = secure::trusted_proxy(&raw)?;
-    if raw.control {
+    let control = raw.on(&CONTROL);
+    if control {
         secure::check_control(
             listen,
             auth.as_ref(),
             tls.as_ref(),
-            raw.allow_plain_http,
+            allow_plain_http,
             trusted_proxy,
         )?;
     }
-    if raw.camera_controls && auth.is_none() && !listen.ip().is_loopback() {
+    let camera_controls = raw.on(&CAMERA_CONTROLS);
+    if camera_controls && auth.is_none() && !listen.ip().is_loopback() {
         return err(format!(
             "--camera-controls on {listen} would let anyone on the network change the camera's settings: add a password (--auth-file FILE, DESKCAM_AUTH or --auth USER:PASSWORD), or listen on 127.0.0.1"
         ));
@@ -221,71 +277,68 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     Ok(Command::Run(Box::new(Config {
         source,
         listen,
-        quality: numbers.quality,
+        quality: Quality::new(quality as u8).ok_or_else(|| ConfigError("--quality".into()))?,
         subsampling,
-        max_clients: numbers.max_clients,
-        idle_stop: numbers.idle_stop,
-        workers: numbers.workers,
-        quiet: raw.quiet,
-        camera_controls: raw.camera_controls,
-        control: raw.control,
+        max_clients: number(&raw, &MAX_CLIENTS)?.unwrap_or(1) as usize,
+        idle_stop: Duration::from_secs(number(&raw, &IDLE_STOP)?.unwrap_or(0).into()),
+        workers: match number(&raw, &WORKERS)? {
+            Some(n) => n as usize,
+            None => env
+                .cpus
+                .clamp(1, WORKERS.range.map_or(1, |(_, max)| max) as usize),
+        },
+        log_level: log_level(&raw)?,
+        camera_controls,
+        control,
         auth,
         tls,
         trusted_proxy,
     })))
 }
 
-fn source_kind(text: Option<&str>) -> Result<SourceKind, ConfigError> {
-    match text {
-        None | Some("pattern") => Ok(SourceKind::Pattern),
-        Some("screen") => Ok(SourceKind::Screen),
-        Some("camera") => Ok(SourceKind::Camera),
-        Some(other) => err(format!(
-            "--source {other:?}: expected pattern, screen or camera"
-        )),
-    }
+fn source_kind(raw: &RawArgs) -> Result<SourceKind, ConfigError> {
+    let flag = &flags::SOURCE;
+    Ok(match choice(flag, raw.value_or_default(flag))? {
+        "screen" => SourceKind::Screen,
+        "camera" => SourceKind::Camera,
+        _ => SourceKind::Pattern,
+    })
 }
 
-fn subsampling(text: Option<&str>) -> Result<Subsampling, ConfigError> {
-    match text {
-        None | Some("420") => Ok(Subsampling::S420),
-        Some("422") => Ok(Subsampling::S422),
-        Some("444") => Ok(Subsampling::S444),
-        Some(other) => err(format!("--subsampling {other:?}: expected 420, 422 or 444")),
-    }
+fn subsampling(raw: &RawArgs) -> Result<Subsampling, ConfigError> {
+    let flag = &flags::SUBSAMPLING;
+    Ok(match choice(flag, raw.value_or_default(flag))? {
+        "422" => Subsampling::S422,
+        "444" => Subsampling::S444,
+        _ => Subsampling::S420,
+    })
 }
 
-fn screen_area(region: Option<&str>, monitor: Option<String>) -> Result<ScreenArea, ConfigError> {
+fn screen_area(region: Option<&str>, monitor: Option<&str>) -> Result<ScreenArea, ConfigError> {
     match (region, monitor) {
         (Some(_), Some(_)) => err("--region and --monitor cannot be used together"),
         (Some(r), None) => Ok(ScreenArea::Region(parse_region(r)?)),
-        (None, Some(m)) if m.is_empty() => err("--monitor needs a name or an index"),
-        (None, Some(m)) => Ok(ScreenArea::Monitor(m)),
+        (None, Some("")) => err("--monitor needs a name or an index"),
+        (None, Some(m)) => Ok(ScreenArea::Monitor(m.to_string())),
         (None, None) => Ok(ScreenArea::Whole),
     }
 }
 
-fn format_choice(text: Option<&str>) -> Result<FormatChoice, ConfigError> {
-    match text {
-        None | Some("auto") => Ok(FormatChoice::Auto),
-        Some(other) => match CaptureFormat::from_flag(other) {
+/// `--format`: one of the table's choices, or another spelling `v4l2-ctl` users type (`YU12`,
+/// `gray`).
+fn format_choice(raw: &RawArgs) -> Result<FormatChoice, ConfigError> {
+    let flag = &flags::FORMAT;
+    match raw.value_or_default(flag) {
+        Some("auto") => Ok(FormatChoice::Auto),
+        text => match text.and_then(CaptureFormat::from_flag) {
             Some(format) => Ok(FormatChoice::Only(format)),
-            None => {
-                let names: Vec<String> = CAMERA_PIXEL_FORMATS
-                    .iter()
-                    .map(|p| CaptureFormat::Raw(*p).flag())
-                    .collect();
-                err(format!(
-                    "--format {other:?}: expected auto, mjpeg, {}",
-                    names.join(", ")
-                ))
-            }
+            None => choice(flag, text).map(|_| FormatChoice::Auto),
         },
     }
 }
 
-fn rotation(text: Option<&str>) -> Result<Rotation, ConfigError> {
-    match text {
+fn rotation(raw: &RawArgs) -> Result<Rotation, ConfigError> {
+    match raw.value(&flags::ROTATE) {
         None | Some("0") => Ok(Rotation::R0),
         Some("90") => Ok(Rotation::R90),
         Some("180") => Ok(Rotation::R180),
@@ -296,39 +349,53 @@ fn rotation(text: Option<&str>) -> Result<Rotation, ConfigError> {
     }
 }
 
-/// Flags that only mean something for one source are refused with another, rather than
-/// silently ignored.
-fn check_source_flags(
-    raw: &RawArgs,
-    source: SourceKind,
-    has_size: bool,
-) -> Result<(), ConfigError> {
-    let screen_only = [
-        ("--display", raw.display.is_some()),
-        ("--region", raw.region.is_some()),
-        ("--monitor", raw.monitor.is_some()),
-        ("--no-cursor", raw.no_cursor),
-        ("--full-frames", raw.full_frames),
-        ("--control", raw.control),
-    ];
-    let camera_only = [
-        ("--device", raw.device.is_some()),
-        ("--format", raw.format.is_some()),
-        ("--flip", raw.flip),
-        ("--mirror", raw.mirror),
-        ("--rotate", raw.rotate.is_some()),
-        ("--set", !raw.set.is_empty()),
-        ("--camera-controls", raw.camera_controls),
-    ];
-    for (flags, needs) in [
-        (&screen_only[..], SourceKind::Screen),
-        (&camera_only[..], SourceKind::Camera),
+/// `--log-level`, `--verbose` or `--quiet`: one of them, as often as liked.
+fn log_level(raw: &RawArgs) -> Result<LevelFilter, ConfigError> {
+    let flag = &flags::LOG_LEVEL;
+    let mut chosen = Vec::new();
+    if raw.on(flag) {
+        chosen.push((flag, choice(flag, raw.value(flag))?));
+    }
+    if raw.on(&flags::VERBOSE) {
+        chosen.push((&flags::VERBOSE, "debug"));
+    }
+    if raw.on(&flags::QUIET) {
+        chosen.push((&flags::QUIET, "warn"));
+    }
+    match chosen[..] {
+        [] => Ok(level(choice(flag, raw.value_or_default(flag))?)),
+        [(_, name)] => Ok(level(name)),
+        [(a, _), (b, _), ..] => err(format!(
+            "--{} and --{} each set how much is logged: give one",
+            a.long, b.long
+        )),
+    }
+}
+
+fn level(name: &str) -> LevelFilter {
+    match name {
+        "error" => LevelFilter::Error,
+        "warn" => LevelFilter::Warn,
+        "debug" => LevelFilter::Debug,
+        _ => LevelFilter::Info,
+    }
+}
+
+/// A flag of the Screen or Camera section is refused with another source, rather than
+/// silently ignored (the `--list-*` ones have answered before this).
+fn check_source_flags(raw: &RawArgs, source: SourceKind) -> Result<(), ConfigError> {
+    for (category, needs, name) in [
+        (Category::Screen, SourceKind::Screen, "screen"),
+        (Category::Camera, SourceKind::Camera, "camera"),
     ] {
-        if let Some((flag, _)) = flags.iter().find(|(_, given)| *given && source != needs) {
-            return err(format!("{flag} needs --source {}", needs.name()));
+        let stray = flags::ALL
+            .iter()
+            .find(|f| f.category == category && source != needs && raw.on(f));
+        if let Some(flag) = stray {
+            return err(format!("--{} needs --source {name}", flag.long));
         }
     }
-    if source == SourceKind::Screen && has_size {
+    if source == SourceKind::Screen && raw.on(&flags::SIZE) {
         return err(
             "--size does not apply to --source screen (it streams the real screen size; use --region or --monitor for a part)",
         );
@@ -336,53 +403,9 @@ fn check_source_flags(
     Ok(())
 }
 
-/// The numeric flags, each within its range.
-struct Numbers {
-    fps: u32,
-    quality: Quality,
-    max_clients: usize,
-    idle_stop: Duration,
-    workers: usize,
-}
-
-fn numbers(raw: &RawArgs, env: &Env) -> Result<Numbers, ConfigError> {
-    let quality = number(
-        "--quality",
-        raw.quality.as_deref(),
-        DEFAULT_QUALITY as u32,
-        1,
-        100,
-    )?;
-    Ok(Numbers {
-        fps: number("--fps", raw.fps.as_deref(), DEFAULT_FPS, 1, MAX_FPS)?,
-        quality: Quality::new(quality as u8).ok_or_else(|| ConfigError("--quality".into()))?,
-        max_clients: number(
-            "--max-clients",
-            raw.max_clients.as_deref(),
-            DEFAULT_MAX_CLIENTS as u32,
-            1,
-            MAX_CLIENTS_LIMIT as u32,
-        )? as usize,
-        idle_stop: Duration::from_secs(number(
-            "--idle-stop",
-            raw.idle_stop.as_deref(),
-            DEFAULT_IDLE_STOP_SECS as u32,
-            0,
-            86_400,
-        )? as u64),
-        workers: number(
-            "--workers",
-            raw.workers.as_deref(),
-            env.cpus.clamp(1, MAX_WORKERS) as u32,
-            1,
-            MAX_WORKERS as u32,
-        )? as usize,
-    })
-}
-
 /// `--auth`, `--auth-file` or `DESKCAM_AUTH`, in that order; never echoed.
 fn credentials(raw: &RawArgs, env: &Env) -> Result<Option<Credentials>, ConfigError> {
-    match (&raw.auth, &raw.auth_file) {
+    match (raw.value(&flags::AUTH), raw.value(&flags::AUTH_FILE)) {
         (Some(_), Some(_)) => err("--auth and --auth-file cannot be used together"),
         (Some(a), None) => Ok(Some(parse_credentials("--auth", a)?)),
         (None, Some(path)) => {

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use super::args::RawArgs;
+use super::flags::{STATE_DIR, TLS_CERT, TLS_KEY, TLS_SELF_SIGNED, TRUSTED_PROXY};
 use super::{ConfigError, err};
 use crate::http::auth::Credentials;
 use crate::tls::CertificateSource;
@@ -33,7 +34,8 @@ pub(super) fn tls(
     raw: &RawArgs,
     env_state_dir: Option<PathBuf>,
 ) -> Result<Option<CertificateSource>, ConfigError> {
-    if raw.state_dir.is_some() && !raw.tls_self_signed {
+    let self_signed = raw.on(&TLS_SELF_SIGNED);
+    if raw.on(&STATE_DIR) && !self_signed {
         return err("--state-dir only says where --tls-self-signed keeps its certificate");
     }
     let path = |flag: &str, v: &str| {
@@ -43,7 +45,7 @@ pub(super) fn tls(
             Ok(PathBuf::from(v))
         }
     };
-    match (&raw.tls_cert, &raw.tls_key, raw.tls_self_signed) {
+    match (raw.value(&TLS_CERT), raw.value(&TLS_KEY), self_signed) {
         (None, None, false) => Ok(None),
         (Some(_), _, true) | (_, Some(_), true) => {
             err("--tls-self-signed and --tls-cert/--tls-key cannot be used together")
@@ -57,7 +59,7 @@ pub(super) fn tls(
         }
         (None, Some(_), false) => err("--tls-key needs --tls-cert PATH (the certificate chain)"),
         (None, None, true) => {
-            let state_dir = match raw.state_dir.as_deref() {
+            let state_dir = match raw.value(&STATE_DIR) {
                 Some(dir) => path("--state-dir", dir)?,
                 None => env_state_dir.ok_or_else(|| {
                     ConfigError(
@@ -71,8 +73,7 @@ pub(super) fn tls(
 }
 
 pub(super) fn trusted_proxy(raw: &RawArgs) -> Result<Option<IpAddr>, ConfigError> {
-    raw.trusted_proxy
-        .as_deref()
+    raw.value(&TRUSTED_PROXY)
         .map(|text| {
             text.parse::<IpAddr>().map_err(|_| {
                 ConfigError(format!(

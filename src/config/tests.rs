@@ -2,6 +2,7 @@
 //! flags, the control guard and credentials that are never echoed.
 
 use super::*;
+use crate::config::flags::Category;
 use crate::geometry::{Region, Resolution};
 use crate::source::camera::ControlSetting;
 use std::path::Path;
@@ -12,6 +13,7 @@ fn env() -> Env {
         auth: None,
         cpus: 2,
         state_dir: Some("/var/lib/deskcam".into()),
+        date: std::time::SystemTime::UNIX_EPOCH,
     }
 }
 
@@ -400,4 +402,138 @@ fn camera_formats_rotation_and_controls() {
         parse(["--list-controls", "--device", "/dev/video2"], &env()),
         Ok(Command::ListControls(p)) if p == Path::new("/dev/video2")
     ));
+}
+
+#[test]
+fn log_levels() {
+    assert_eq!(run(&[]).unwrap().log_level, LevelFilter::Info);
+    assert_eq!(run(&["-q"]).unwrap().log_level, LevelFilter::Warn);
+    assert_eq!(
+        run(&["--quiet", "-q"]).unwrap().log_level,
+        LevelFilter::Warn
+    );
+    assert_eq!(run(&["-v"]).unwrap().log_level, LevelFilter::Debug);
+    assert_eq!(run(&["--verbose"]).unwrap().log_level, LevelFilter::Debug);
+    for (name, level) in [
+        ("error", LevelFilter::Error),
+        ("warn", LevelFilter::Warn),
+        ("info", LevelFilter::Info),
+        ("debug", LevelFilter::Debug),
+    ] {
+        assert_eq!(run(&["--log-level", name]).unwrap().log_level, level);
+    }
+    let e = run(&["--log-level", "loud"]).unwrap_err();
+    assert!(
+        e.0.contains("--log-level") && e.0.contains("error, warn, info or debug"),
+        "{e}"
+    );
+    let e = run(&["-q", "--verbose"]).unwrap_err();
+    assert!(e.0.contains("--verbose") && e.0.contains("--quiet"), "{e}");
+    assert!(run(&["--log-level", "debug", "-q"]).is_err());
+}
+
+#[test]
+fn generate_names_what_it_makes() {
+    for (what, want) in [
+        ("man", Generated::Man),
+        ("complete-bash", Generated::CompleteBash),
+        ("complete-zsh", Generated::CompleteZsh),
+    ] {
+        assert!(
+            matches!(parse(["--generate", what], &env()), Ok(Command::Generate(g)) if g == want)
+        );
+    }
+    let e = parse(["--generate", "fish"], &env()).unwrap_err();
+    assert!(e.0.contains("man, complete-bash or complete-zsh"), "{e}");
+    assert!(generate(Generated::Man, &env()).contains(".TH DESKCAM 1 \"1970-01-01\""));
+}
+
+/// Every word a choice flag offers (and so completes) is one its validation takes.
+#[test]
+fn every_choice_in_the_table_is_accepted() {
+    for flag in flags::ALL {
+        for choice in flag.choice_list() {
+            let value = format!("--{}={choice}", flag.long);
+            let args: Vec<&str> = match flag.category {
+                Category::Camera => vec!["--source", "camera", "--listen", "127.0.0.1:0", &value],
+                Category::Screen => vec!["--source", "screen", "--listen", "127.0.0.1:0", &value],
+                _ => vec![&value],
+            };
+            assert!(
+                parse(args.iter().map(|s| s.to_string()), &env()).is_ok(),
+                "{args:?}"
+            );
+        }
+    }
+}
+
+/// Every flag of the Screen and Camera sections needs its source (so the section headings in
+/// --help are true), and every other flag works with each source.
+#[test]
+fn sections_name_the_source_their_flags_need() {
+    for flag in flags::ALL {
+        let value = match (flag.value, flag.choice_list()) {
+            (None, _) => None,
+            (Some(_), [first, ..]) => Some(first.to_string()),
+            (Some(_), []) => Some(
+                match flag.long {
+                    "region" => "100x100+0+0",
+                    "set" => "brightness=1",
+                    "listen" => "127.0.0.1:0",
+                    "trusted-proxy" => "127.0.0.1",
+                    "auth" => "me:pw",
+                    "auth-file" | "tls-cert" | "tls-key" => "/nonexistent",
+                    "size" => "640x480",
+                    _ => "2",
+                }
+                .to_string(),
+            ),
+        };
+        let given = match &value {
+            Some(v) => format!("--{}={v}", flag.long),
+            None => format!("--{}", flag.long),
+        };
+        for source in ["pattern", "screen", "camera"] {
+            let args = ["--source", source, &given];
+            let result = parse(args.iter().map(|s| s.to_string()), &env());
+            let needs = match flag.category {
+                Category::Screen => Some("screen"),
+                Category::Camera if !flag.long.starts_with("list-") => Some("camera"),
+                _ => None,
+            };
+            match needs.filter(|n| *n != source) {
+                Some(n) => assert!(
+                    result.is_err_and(|e| e.0 == format!("--{} needs --source {n}", flag.long)),
+                    "{args:?} was taken, but the flag needs --source {n}"
+                ),
+                None => assert!(
+                    result
+                        .as_ref()
+                        .map_or_else(|e| !e.0.contains("needs --source"), |_| true),
+                    "{args:?}: {result:?}"
+                ),
+            }
+        }
+    }
+}
+
+/// docs/flags.md holds the whole `--help` (a test of the binary compares them too) and says
+/// something about every flag, the hidden ones included.
+#[test]
+fn the_flag_docs_cover_every_flag() {
+    let docs = include_str!("../../docs/flags.md");
+    let help = help();
+    assert!(
+        docs.contains(&format!("```\n{help}```")),
+        "docs/flags.md does not hold the current --help: paste `deskcam --help` into its first block"
+    );
+    let outside_help = docs.replace(&help, "");
+    for flag in flags::ALL {
+        let name = format!("--{}", flag.long);
+        let in_help = help.contains(&name);
+        assert!(
+            in_help || outside_help.contains(&name),
+            "{name} is in the flag table but not in docs/flags.md"
+        );
+    }
 }

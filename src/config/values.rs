@@ -36,22 +36,6 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
     Err(bad())
 }
 
-pub(super) fn number(
-    flag: &str,
-    text: Option<&str>,
-    default: u32,
-    min: u32,
-    max: u32,
-) -> Result<u32, ConfigError> {
-    let Some(text) = text else { return Ok(default) };
-    match text.parse::<u32>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => err(format!(
-            "{flag} {text:?}: expected a whole number from {min} to {max}"
-        )),
-    }
-}
-
 /// Parses `WxH`, both sides 16..=8192 (JPEG allows 65535; nothing real is above 8K).
 pub fn parse_size(text: &str) -> Result<Resolution, ConfigError> {
     let bad = || {

@@ -37,15 +37,23 @@ const LINGER_BYTES: usize = 256 * 1024;
 /// Serves one connection until it ends.
 pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &Shared) {
     let limits = &shared.limits;
+    // For the debug lines: which client it was.
+    let peer = remote.map_or_else(|| "unknown".to_string(), |a| a.to_string());
     if let Connection::Tls(tls) = &*conn {
         // Counted among the connections waiting for a request, and under the same deadlines.
         let _waiting = shared.pending.enter(&conn);
         match tls.handshake(limits) {
             Ok(()) => {}
-            Err(HandshakeError::PlainHttp) => return refuse_plain_http(&conn),
-            Err(HandshakeError::Silent) => return,
+            Err(HandshakeError::PlainHttp) => {
+                log::debug!("client {peer}: plain HTTP on the HTTPS port; answered 400");
+                return refuse_plain_http(&conn);
+            }
+            Err(HandshakeError::Silent) => {
+                log::debug!("client {peer}: closed or silent before its TLS handshake");
+                return;
+            }
             Err(HandshakeError::Failed(e)) => {
-                log::debug!("TLS handshake failed: {}", e);
+                log::debug!("client {peer}: TLS handshake failed: {e}");
                 let _ = conn.shutdown(Shutdown::Write);
                 return discard_until_closed(&conn);
             }
@@ -67,7 +75,7 @@ pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &
             input.get_mut().deadline = Some(Instant::now() + limits.head_deadline);
             match read_head(&mut input, limits) {
                 Ok(head) => head,
-                Err(HeadError::Refused(r)) => return refuse(&conn, &r),
+                Err(HeadError::Refused(r)) => return refuse(&conn, &r, &peer),
                 Err(HeadError::Io(e)) if e.kind() == io::ErrorKind::TimedOut => {
                     let r = Refusal {
                         status: 408,
@@ -76,7 +84,7 @@ pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &
                             limits.head_deadline.as_secs()
                         ),
                     };
-                    return refuse(&conn, &r);
+                    return refuse(&conn, &r, &peer);
                 }
                 Err(HeadError::Io(_)) => return,
             }
@@ -102,8 +110,12 @@ pub(crate) fn serve(conn: Arc<Connection>, remote: Option<SocketAddr>, shared: &
 }
 
 /// Answers a refused head with its status and reason, then closes.
-fn refuse(conn: &Connection, r: &Refusal) {
-    log::debug!("refused a request head: {} {}", r.status, r.reason);
+fn refuse(conn: &Connection, r: &Refusal, peer: &str) {
+    log::debug!(
+        "client {peer}: refused its request head: {} {}",
+        r.status,
+        r.reason
+    );
     let body = format!("{}\n", r.reason);
     let head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",

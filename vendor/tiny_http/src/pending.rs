@@ -49,6 +49,10 @@ impl Pending {
         let mut waiting = lock(&self.waiting);
         while waiting.len() >= self.cap {
             if let Some((_, oldest)) = waiting.pop_first() {
+                log::debug!(
+                    "{} connections wait for a request: closed the one that waited longest",
+                    self.cap
+                );
                 let _ = oldest.shutdown(Shutdown::Both);
             }
         }
