@@ -203,6 +203,11 @@ fn number(raw: &RawArgs, flag: &Flag) -> Result<Option<u32>, ConfigError> {
     }
 }
 
+/// [`number`] for a flag with a default in the table, so there always is one.
+fn whole(raw: &RawArgs, flag: &Flag) -> Result<u32, ConfigError> {
+    number(raw, flag)?.ok_or_else(|| ConfigError(format!("--{} needs a value", flag.long)))
+}
+
 fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     use flags::*;
     let device = PathBuf::from(raw.value_or_default(&DEVICE).unwrap_or_default());
@@ -219,7 +224,7 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
     check_source_flags(&raw, kind)?;
     let listen = parse_listen(raw.value_or_default(&LISTEN).unwrap_or_default())?;
     let size = raw.value(&SIZE).map(parse_size).transpose()?;
-    let fps = number(&raw, &FPS)?.unwrap_or(1);
+    let fps = whole(&raw, &FPS)?;
     let subsampling = subsampling(&raw)?;
     let source = match kind {
         SourceKind::Pattern => Settings::Pattern(PatternSettings {
@@ -250,7 +255,7 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
                 .collect::<Result<Vec<_>, _>>()?,
         }),
     };
-    let quality = number(&raw, &QUALITY)?.unwrap_or(1);
+    let quality = whole(&raw, &QUALITY)?;
     let auth = credentials(&raw, env)?;
     let tls = secure::tls(&raw, env.state_dir.clone())?;
     let allow_plain_http = raw.on(&ALLOW_PLAIN_HTTP);
@@ -279,8 +284,8 @@ fn validate(raw: RawArgs, env: &Env) -> Result<Command, ConfigError> {
         listen,
         quality: Quality::new(quality as u8).ok_or_else(|| ConfigError("--quality".into()))?,
         subsampling,
-        max_clients: number(&raw, &MAX_CLIENTS)?.unwrap_or(1) as usize,
-        idle_stop: Duration::from_secs(number(&raw, &IDLE_STOP)?.unwrap_or(0).into()),
+        max_clients: whole(&raw, &MAX_CLIENTS)? as usize,
+        idle_stop: Duration::from_secs(whole(&raw, &IDLE_STOP)?.into()),
         workers: match number(&raw, &WORKERS)? {
             Some(n) => n as usize,
             None => env
