@@ -21,8 +21,7 @@ let page;
 // The page sends one control request at a time and merges pointer moves and wheel steps per
 // animation frame (index.html, "remote control"): it is done with an action when nothing is
 // queued, pending or unanswered, and the server answers only once the X server has the event.
-const settled = () => page.waitForFunction(() => !inflight && queue.length === 0 &&
-  !pendingMove && Math.trunc(wheel.dx) === 0 && Math.trunc(wheel.dy) === 0, null, { timeout: 15000 });
+const settled = () => page.waitForFunction(() => deskcam.control.idle(), null, { timeout: 15000 });
 async function step(name, fx = "", fy = "") {
   await settled();
   console.log(`STEP ${name} ${fx} ${fy}`);
