@@ -23,6 +23,8 @@ const QUIET: Duration = Duration::from_millis(200);
 /// The sentinel: a middle click at a spot used nowhere else. Events before it are what the
 /// request under test injected.
 const SENTINEL: &str = "type=click&x=0.9&y=0.1&button=middle";
+/// Where the sentinel clicks, as picture fractions (the pointer stays there after it).
+const SENTINEL_SPOT: (f64, f64) = (0.9, 0.1);
 /// How long the events before a sentinel may take to arrive (after a flood, hundreds).
 const SETTLE: Duration = Duration::from_secs(15);
 
@@ -193,7 +195,10 @@ impl Session {
         } else {
             // No deskcam injector to go through: XTest directly, after everything deskcam did.
             let injector = Injector::connect(Some(&self.x.display)).expect("XTest");
-            let spot = Spot { x: 0.9, y: 0.1 };
+            let spot = Spot {
+                x: SENTINEL_SPOT.0,
+                y: SENTINEL_SPOT.1,
+            };
             injector
                 .inject(
                     &Event::Click(spot, Button::Middle),
