@@ -1,11 +1,12 @@
 // Drives headless Chromium against a running deskcam with --control, in lock-step with the
 // Rust test (tests/control/browser.rs), which watches the X server with a recording client:
-//   node control.mjs URL WIDTHxHEIGHT SCREENSHOT [view|more]
+//   node control.mjs URL WIDTHxHEIGHT SCREENSHOT [view|more [USER:PASSWORD]]
 // With "view" the server runs without --control: the page must say "view only" and a click
 // must send nothing. With "more" the page's desktop features follow the basic actions:
 // refusals shown (503, 429 with its wait), the badge, buttons released when the pointer or
 // the window is lost, fullscreen with Keyboard Lock and the hold-Esc way out, visible focus,
-// the "not encrypted" notice, 1:1 scaling, Ctrl+Alt+Del from the extra keys, paste.
+// the "not encrypted" notice, 1:1 scaling, Ctrl+Alt+Del from the extra keys, paste, and last
+// (the server then refuses this address for a while) the login lockout shown.
 // For every action it prints "STEP name args" (for pointer actions, the picture fractions or
 // screen pixel it aimed at) once the page has sent and seen answered every control request of
 // that action, then waits for "next" on stdin before the next one, so the test can check the
@@ -17,7 +18,10 @@ import { join } from "node:path";
 import { pictureBox } from "./picture.mjs";
 import { step as report, probes, fail } from "./lockstep.mjs";
 
-const [url, size, screenshot, variant] = process.argv.slice(2);
+const [url, size, screenshot, variant, credentials] = process.argv.slice(2);
+const httpCredentials = credentials
+  ? { username: credentials.split(":")[0], password: credentials.split(":").slice(1).join(":") }
+  : undefined;
 const [vw, vh] = size.split("x").map(Number);
 let page;
 // The page sends one control request at a time and merges pointer moves and wheel steps per
@@ -49,6 +53,7 @@ const browser = await chromium.launchPersistentContext(profile, {
   headless: true,
   viewport: { width: vw, height: vh },
   hasTouch: true,
+  httpCredentials,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
@@ -191,10 +196,11 @@ try {
   await step("type");
   await noIdleLoop("control");
 
-  if (variant === "more") await more(at);
+  // After the lockout the refused click waits to be sent again: the page is not idle then.
+  const lockedOut = variant === "more" && await more(at);
   await cspClean();
   await page.screenshot({ path: screenshot });
-  await step("done");
+  await (lockedOut ? report("done") : step("done"));
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });
@@ -363,4 +369,15 @@ async function more(at) {
   await step("pastestop", stopped);
   await page.click("#paste-stop");   // Close
   if (await page.evaluate(() => document.getElementById("paste").open)) fail("the paste dialog did not close");
+
+  // The login lockout: the test sends wrong passwords from this address until the server
+  // refuses it (429); the page's next click and its /state poll show why and the wait.
+  if (!credentials) return false;
+  await step("lockout");
+  await page.mouse.click(...at(0.5, 0.5));
+  await until(() => { const m = document.getElementById("msg");
+    return !m.hidden && /wrong passwords/.test(m.textContent) && /waiting \d+ s/.test(m.textContent); });
+  await until(() => /wrong passwords from this address: wait \d+ s/.test(document.getElementById("status").textContent));
+  await report("lockedout");
+  return true;
 }

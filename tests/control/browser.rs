@@ -15,7 +15,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use testkit::child::{Guard, Lines};
-use testkit::http::post;
+use testkit::http::{basic_auth, post};
 use testkit::wait::wait_until;
 use testkit::x11::{Rec, Recorder};
 
@@ -278,10 +278,10 @@ impl<'a> Checker<'a> {
         let threads = (0..8)
             .map(|_| {
                 let (stop, limited) = (stop.clone(), limited.clone());
-                let addr = self.s.deskcam.addr;
+                let (addr, headers) = (self.s.deskcam.addr, self.s.headers.clone());
                 thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let status = post(addr, "/input", "type=heartbeat", "").status;
+                        let status = post(addr, "/input", "type=heartbeat", &headers).status;
                         if status == 429 {
                             limited.store(true, Ordering::Relaxed);
                         }
@@ -502,32 +502,53 @@ impl<'a> Checker<'a> {
                     "{what}: the drag did not move right: {seen:?}"
                 );
             }
+            "lockout" => {
+                // Wrong passwords from this address (the browser's too) until it is locked out.
+                let wrong = basic_auth(&format!("{USER}:wrong"));
+                let locked =
+                    (0..20).any(|_| post(s.deskcam.addr, "/state", "", &wrong).status == 429);
+                assert!(locked, "{what}: twenty wrong passwords and no lockout");
+            }
+            "lockedout" => {
+                // The sentinel is locked out too: the refused click is proven by silence.
+                assert_eq!(s.rec.next(super::QUIET), None, "{what}: a locked-out click");
+            }
             "done" => {}
             other => panic!("{what}: unknown step {other}"),
         }
     }
 }
 
+/// The user name of the desktop test's `--auth` (with control, a password is how a page on
+/// the network works; here it also lets the page show the login lockout).
+const USER: &str = "me";
+
 #[test]
 fn chromium_clicks_drags_scrolls_and_types_on_the_desktop() {
-    let s = session(1280, 720, &[]);
-    // A square and a wide window: the 16:9 picture is letterboxed, then pillarboxed. The
-    // first also runs the page's desktop features (control.mjs "more").
-    for (n, viewport) in ["800x800", "1200x500"].into_iter().enumerate() {
+    let credentials = format!("{USER}:correct-horse");
+    let auth = ["--auth", credentials.as_str()];
+    let s = session_with(1280, 720, &["--control"], &auth, &basic_auth(&credentials));
+    // A wide and a square window: the 16:9 picture is pillarboxed, then letterboxed. The
+    // second also runs the page's desktop features (control.mjs "more"), the login lockout
+    // last: the server refuses this address for a while after it.
+    for (n, viewport) in ["1200x500", "800x800"].into_iter().enumerate() {
         let shot = artifact(&format!("control-{viewport}.png"));
         let what = format!("chromium {viewport}");
         let shot_arg = shot.to_string_lossy().into_owned();
         let mut args = vec![s.deskcam.url("/"), viewport.to_string(), shot_arg];
-        if n == 0 {
-            args.push("more".into());
+        if n == 1 {
+            args.extend(["more".to_string(), credentials.clone()]);
+        } else {
+            args.extend(["basic".to_string(), credentials.clone()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let browser = Browser::start("control.mjs", &args, &what);
         let paint = if n == 0 { 0xff0000 } else { 0x0000ff };
         let steps = browser.run(&mut Checker::new(&s, &what, paint));
         assert!(steps.contains(&"type".to_string()), "{steps:?}");
-        if n == 0 {
+        if n == 1 {
             assert!(steps.contains(&"pastestop".to_string()), "{steps:?}");
+            assert!(steps.contains(&"lockedout".to_string()), "{steps:?}");
         }
         assert!(shot.exists(), "no screenshot at {}", shot.display());
     }
