@@ -216,6 +216,10 @@ async function more(at) {
   const live = await page.evaluate(() => [document.getElementById("status").getAttribute("aria-live"),
     document.getElementById("msg").getAttribute("role")]);
   if (live[0] !== "polite" || live[1] !== "alert") fail(`live regions: ${live}`);
+  // Only what changes the picture's state is announced, not the frame rate of every poll.
+  const quiet = await page.evaluate(() => [document.getElementById("status").textContent,
+    document.getElementById("figures").getAttribute("aria-hidden"), document.getElementById("figures").textContent]);
+  if (quiet[0].includes("fps") || quiet[1] !== "true" || !quiet[2].includes("fps")) fail(`status line: ${quiet}`);
 
   // The badge: clicking it captures the keyboard, and keys go out at once (before, they were
   // ignored while the badge had focus). Clicked again, it releases the keyboard.
