@@ -23,6 +23,8 @@ const QUIET: Duration = Duration::from_millis(200);
 /// The sentinel: a middle click at a spot used nowhere else. Events before it are what the
 /// request under test injected.
 const SENTINEL: &str = "type=click&x=0.9&y=0.1&button=middle";
+/// Where the sentinel clicks, as picture fractions (the pointer stays there after it).
+const SENTINEL_SPOT: (f64, f64) = (0.9, 0.1);
 /// How long the events before a sentinel may take to arrive (after a flood, hundreds).
 const SETTLE: Duration = Duration::from_secs(15);
 
@@ -193,7 +195,10 @@ impl Session {
         } else {
             // No deskcam injector to go through: XTest directly, after everything deskcam did.
             let injector = Injector::connect(Some(&self.x.display)).expect("XTest");
-            let spot = Spot { x: 0.9, y: 0.1 };
+            let spot = Spot {
+                x: SENTINEL_SPOT.0,
+                y: SENTINEL_SPOT.1,
+            };
             injector
                 .inject(
                     &Event::Click(spot, Button::Middle),
@@ -360,6 +365,75 @@ fn keys_and_text_are_typed() {
         .rec
         .until(WAIT, |e| matches!(e, Rec::Key { ch: Some('\n'), .. }));
     assert_eq!(Recorder::typed(&seen), "A\n");
+}
+
+/// The touchpad's events and key combinations, as a script sends them: a move by a fraction of
+/// the picture from where the pointer is (kept inside the streamed area), a click where the
+/// pointer is, and Ctrl+Alt+Del in one request, leaving alone a key held by another request.
+#[test]
+fn relative_moves_clicks_where_the_pointer_is_and_combinations() {
+    let s = session(1280, 1024, &["--region", "800x600+100+200"]);
+    s.ok("type=move&x=0.5&y=0.5");
+    s.rec.until(WAIT, |e| *e == Rec::Motion { x: 500, y: 500 });
+    // A tenth of 800 right, a fifth of 600 up.
+    s.ok("type=move&dx=0.1&dy=-0.2");
+    s.rec.until(WAIT, |e| *e == Rec::Motion { x: 580, y: 380 });
+    // Past the region's edges: its last pixel, not beyond.
+    s.ok("type=move&dx=1&dy=1");
+    s.rec.until(WAIT, |e| *e == Rec::Motion { x: 899, y: 799 });
+    s.ok("type=click&button=right");
+    let seen = s.events_until_sentinel();
+    assert_eq!(press_at(&seen, 3), [(899, 799)], "{seen:?}");
+    // A drag where the pointer is (the sentinel left it at 0.9, 0.1 of the region: 820, 260):
+    // down, half the region left and up (stopped by the region's top edge), up.
+    s.ok("type=down");
+    s.ok("type=move&dx=-0.5&dy=-0.5");
+    s.ok("type=up");
+    let seen = s.events_until_sentinel();
+    assert_eq!(press_at(&seen, 1), [(820, 260)], "{seen:?}");
+    assert!(
+        seen.ends_with(&[
+            Rec::Motion { x: 420, y: 200 },
+            Rec::Release {
+                button: 1,
+                x: 420,
+                y: 200
+            }
+        ]),
+        "{seen:?}"
+    );
+    // Ctrl+Alt+Del: pressed in order, released in reverse (evdev keycodes 37, 64, 119).
+    s.ok("type=combo&codes=ControlLeft%2CAltLeft%2CDelete");
+    let seen = s.events_until_sentinel();
+    let keys: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Rec::Key { keycode, .. } => Some((true, *keycode)),
+            Rec::KeyUp { keycode } => Some((false, *keycode)),
+            _ => None,
+        })
+        .collect();
+    let want = [
+        (true, 37),
+        (true, 64),
+        (true, 119),
+        (false, 119),
+        (false, 64),
+        (false, 37),
+    ];
+    assert_eq!(keys, want, "{seen:?}");
+    // Shift held by a key event (as the page's sticky modifier is): a combination with it
+    // presses the rest and leaves Shift down.
+    s.ok("type=key&code=ShiftLeft&down=1");
+    s.ok("type=combo&codes=ShiftLeft,KeyA");
+    s.ok("type=key&code=ShiftLeft&down=0");
+    let seen = s.events_until_sentinel();
+    assert_eq!(Recorder::typed(&seen), "A", "{seen:?}");
+    let shift: Vec<_> = seen
+        .iter()
+        .filter(|e| matches!(e, Rec::Key { keycode: 50, .. } | Rec::KeyUp { keycode: 50 }))
+        .collect();
+    assert_eq!(shift.len(), 2, "Shift pressed and released once: {seen:?}");
 }
 
 /// Where each press of button `b` in `seen` happened.

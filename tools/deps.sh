@@ -37,6 +37,7 @@ case "${1:-build}" in
     want xdotool xdotool
     want setxkbmap x11-xkb-utils                        # control: keyboard layouts on Xvfb
     want chromium chromium
+    want firefox-esr firefox-esr                        # the page in a second engine (WebDriver BiDi)
     want node nodejs
     want npm npm
     want python3 python3
@@ -114,15 +115,19 @@ pi_targets() {
     [ -e "$f" ] || { echo "cross headers missing: $f (packages libc6-dev-arm64-cross, libc6-dev-armhf-cross)" >&2; exit 1; }
   done
 }
-browser_deps() { # the browser end-to-end test's playwright-core, pinned by package-lock.json
+browser_deps() { # the browser tests' playwright-core and puppeteer-core, pinned by package-lock.json
   case "${1:-build}" in test|bench) ;; *) return 0 ;; esac
   dir="$(dirname "$0")/../tests/browser"
   command -v npm >/dev/null 2>&1 || return 0
-  # Installed and the locked version: nothing to do (a changed lock installs again).
-  locked=$(sed -n '/"node_modules\/playwright-core"/,/"version"/s/.*"version": "\(.*\)".*/\1/p' "$dir/package-lock.json")
-  # No node_modules yet (a fresh clone): sed fails, and set -e must not end the script here.
-  installed=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$dir/node_modules/playwright-core/package.json" 2>/dev/null || true)
-  [ -n "$locked" ] && [ "$locked" = "$installed" ] && return 0
+  # Installed and the locked versions: nothing to do (a changed lock installs again).
+  fresh=yes
+  for pkg in playwright-core puppeteer-core; do
+    locked=$(sed -n "/\"node_modules\/$pkg\"/,/\"version\"/s/.*\"version\": \"\(.*\)\".*/\1/p" "$dir/package-lock.json")
+    # No node_modules yet (a fresh clone): sed fails, and set -e must not end the script here.
+    installed=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$dir/node_modules/$pkg/package.json" 2>/dev/null || true)
+    { [ -n "$locked" ] && [ "$locked" = "$installed" ]; } || fresh=no
+  done
+  [ "$fresh" = yes ] && return 0
   (cd "$dir" && npm ci --no-audit --no-fund >/dev/null)
 }
 if [ -z "$need" ]; then

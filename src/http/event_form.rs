@@ -7,7 +7,8 @@ use std::fmt;
 
 use super::query::Query;
 use crate::input::{
-    Action, Button, Event, Key, MAX_TEXT_CHARS, MAX_WHEEL_STEPS, Press, Spot, keycodes, keymap,
+    Action, Button, Event, Key, MAX_COMBO_KEYS, MAX_TEXT_CHARS, MAX_WHEEL_STEPS, Press, Spot,
+    keycodes, keymap,
 };
 
 /// Why a request was refused: one line for the 400 answer.
@@ -58,6 +59,73 @@ fn spot(q: &Query, xkey: &str, ykey: &str) -> Result<Spot, String> {
         x: fraction(q, xkey)?,
         y: fraction(q, ykey)?,
     })
+}
+
+/// Where a button event happens: at `x`, `y`, or with neither where the pointer is now.
+fn spot_or_here(q: &Query) -> Result<Option<Spot>, String> {
+    match (q.get("x"), q.get("y")) {
+        (None, None) => Ok(None),
+        _ => spot(q, "x", "y").map(Some),
+    }
+}
+
+/// A relative distance: a fraction of the picture from -1 to 1 (absent: 0).
+fn distance(q: &Query, key: &str) -> Result<f64, String> {
+    match q.get(key) {
+        None => Ok(0.0),
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && (-1.0..=1.0).contains(&v) => Ok(v),
+            _ => Err(format!(
+                "{key}={:?}: expected a fraction of the picture from -1 to 1",
+                short(text)
+            )),
+        },
+    }
+}
+
+/// `move`: to `x`, `y`, or by `dx`, `dy` (touchpad mode).
+fn motion(q: &Query) -> Result<Event, String> {
+    let absolute = q.get("x").is_some() || q.get("y").is_some();
+    let relative = q.get("dx").is_some() || q.get("dy").is_some();
+    match (absolute, relative) {
+        (true, true) => Err("move takes x and y, or dx and dy, not both".into()),
+        (false, true) => {
+            let (dx, dy) = (distance(q, "dx")?, distance(q, "dy")?);
+            if dx == 0.0 && dy == 0.0 {
+                return Err("move needs a non-zero dx or dy".into());
+            }
+            Ok(Event::MoveBy { dx, dy })
+        }
+        _ => spot(q, "x", "y").map(Event::Move),
+    }
+}
+
+/// `combo`: `codes`, comma-separated `KeyboardEvent.code`s, pressed in order.
+fn combo(q: &Query) -> Result<Event, String> {
+    let codes = q
+        .get("codes")
+        .ok_or("codes is missing: give KeyboardEvent.codes separated by commas, like ControlLeft,AltLeft,Delete")?;
+    let mut keys = Vec::new();
+    for code in codes.split(',').map(str::trim) {
+        let physical = keycodes::physical(code).ok_or_else(|| {
+            format!(
+                "codes: {:?} is not a KeyboardEvent.code we know (like ControlLeft, AltLeft, Delete)",
+                short(code)
+            )
+        })?;
+        let key = Key::Code(physical);
+        if keys.contains(&key) {
+            return Err(format!("codes: {code} is given twice"));
+        }
+        keys.push(key);
+    }
+    if !(2..=MAX_COMBO_KEYS).contains(&keys.len()) {
+        return Err(format!(
+            "codes has {} keys: a combination is 2 to {MAX_COMBO_KEYS} (one key is type=key)",
+            keys.len()
+        ));
+    }
+    Ok(Event::Combo(keys))
 }
 
 fn steps(q: &Query, key: &str) -> Result<i32, String> {
@@ -177,12 +245,21 @@ pub fn is_text(body: &[u8]) -> bool {
 fn parse_query(q: &Query) -> Result<Event, String> {
     let kind = q
         .get("type")
-        .ok_or("type is missing: expected move, down, up, click, dblclick, wheel, key, text, heartbeat or leave")?;
+        .ok_or("type is missing: expected move, down, up, click, dblclick, wheel, key, combo, text, heartbeat or leave")?;
     Ok(match kind {
-        "move" => Event::Move(spot(q, "x", "y")?),
-        "down" => Event::Down(spot(q, "x", "y")?, button(q)?),
-        "up" => Event::Up(spot(q, "x", "y")?, button(q)?),
-        "click" => Event::Click(spot(q, "x", "y")?, button(q)?),
+        "move" => motion(q)?,
+        "down" | "up" | "click" => {
+            let (at, b) = (spot_or_here(q)?, button(q)?);
+            match (kind, at) {
+                ("down", Some(at)) => Event::Down(at, b),
+                ("up", Some(at)) => Event::Up(at, b),
+                (_, Some(at)) => Event::Click(at, b),
+                ("down", None) => Event::Button(b, Press::Down),
+                ("up", None) => Event::Button(b, Press::Up),
+                (_, None) => Event::Button(b, Press::Both),
+            }
+        }
+        "combo" => combo(q)?,
         "dblclick" => Event::DoubleClick(spot(q, "x", "y")?, button(q)?),
         "wheel" => {
             let at = match (q.get("x"), q.get("y")) {
@@ -209,7 +286,7 @@ fn parse_query(q: &Query) -> Result<Event, String> {
         "text" => Event::Text(text(q)?),
         other => {
             return Err(format!(
-                "type={:?}: expected move, down, up, click, dblclick, wheel, key, text, heartbeat or leave",
+                "type={:?}: expected move, down, up, click, dblclick, wheel, key, combo, text, heartbeat or leave",
                 short(other)
             ));
         }
@@ -266,6 +343,66 @@ mod tests {
         );
         // Unknown keys and cache-busters are ignored.
         assert_eq!(ok("type=move&x=0.25&y=0.5&t=123&1699"), Event::Move(at));
+    }
+
+    #[test]
+    fn touchpad_moves_and_clicks_where_the_pointer_is() {
+        assert_eq!(
+            ok("type=move&dx=0.01&dy=-0.5"),
+            Event::MoveBy { dx: 0.01, dy: -0.5 }
+        );
+        assert_eq!(ok("type=move&dx=-1"), Event::MoveBy { dx: -1.0, dy: 0.0 });
+        assert_eq!(ok("type=click"), Event::Button(Button::Left, Press::Both));
+        assert_eq!(
+            ok("type=down&button=right"),
+            Event::Button(Button::Right, Press::Down)
+        );
+        assert_eq!(ok("type=up"), Event::Button(Button::Left, Press::Up));
+        for (body, needle) in [
+            ("type=move&dx=0&dy=0", "non-zero"),
+            ("type=move&dx=1.5", "dx="),
+            ("type=move&dy=NaN", "dy="),
+            ("type=move&dx=0.1&x=0.5&y=0.5", "not both"),
+            ("type=move", "x is missing"),
+            ("type=click&x=0.5", "y is missing"),
+            ("type=down&y=0.5", "x is missing"),
+            ("type=dblclick", "x is missing"),
+            ("type=click&button=thumb", "button="),
+        ] {
+            let why = bad(body);
+            assert!(why.contains(needle), "{body:?} gave {why:?}");
+        }
+    }
+
+    #[test]
+    fn combos_name_two_to_six_known_keys() {
+        let code = |c| Key::Code(keycodes::physical(c).unwrap());
+        assert_eq!(
+            ok("type=combo&codes=ControlLeft%2CAltLeft%2CDelete"),
+            Event::Combo(vec![code("ControlLeft"), code("AltLeft"), code("Delete")])
+        );
+        assert_eq!(
+            ok("type=combo&codes=MetaLeft,KeyE"),
+            Event::Combo(vec![code("MetaLeft"), code("KeyE")])
+        );
+        for (body, needle) in [
+            ("type=combo", "codes is missing"),
+            ("type=combo&codes=Delete", "2 to 6"),
+            ("type=combo&codes=", "not a KeyboardEvent.code"),
+            (
+                "type=combo&codes=ControlLeft,,Delete",
+                "not a KeyboardEvent.code",
+            ),
+            ("type=combo&codes=ControlLeft,Bogus", "\"Bogus\""),
+            ("type=combo&codes=ControlLeft,ControlLeft", "twice"),
+            (
+                "type=combo&codes=ShiftLeft,ControlLeft,AltLeft,MetaLeft,KeyA,KeyB,KeyC",
+                "2 to 6",
+            ),
+        ] {
+            let why = bad(body);
+            assert!(why.contains(needle), "{body:?} gave {why:?}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod hangup;
 pub mod limit;
 pub mod multipart;
 pub mod origin;
+mod page;
 pub mod query;
 pub mod routes;
 mod snapshot;
@@ -36,9 +37,6 @@ use crate::json::Json;
 use crate::status::SourceStatus;
 use crate::viewers::Viewers;
 use routes::{Reject, Route};
-
-/// The viewer page, compiled in so the binary is all a user needs.
-const PAGE: &str = include_str!("../../index.html");
 
 /// A client that accepts no data for this long is dropped (SO_SNDTIMEO on every socket).
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -240,7 +238,7 @@ fn handle(ctx: &Context, mut request: Request) {
         Err(r) => return respond(request, reject(r)),
     };
     match route {
-        Route::Page => respond(request, page()),
+        Route::Page => respond(request, page::response()),
         Route::State => respond(
             request,
             no_store(Response::from_string(state(ctx).to_string()))
@@ -285,19 +283,6 @@ fn check_credentials(ctx: &Context, request: &Request) -> Result<(), Response<Cu
     }
     Err(text(401, "this server needs a user name and password")
         .with_header(header("WWW-Authenticate", auth::CHALLENGE)))
-}
-
-fn page() -> Response<Cursor<Vec<u8>>> {
-    Response::from_string(PAGE)
-        .with_header(header("Content-Type", "text/html; charset=utf-8"))
-        .with_header(header("Cache-Control", "no-cache"))
-        // Clickjacking: another site could frame the control page invisibly (the browser
-        // reuses saved credentials) and have the user click through it.
-        .with_header(header("X-Frame-Options", "DENY"))
-        .with_header(header(
-            "Content-Security-Policy",
-            "frame-ancestors 'none'; default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
-        ))
 }
 
 /// The `/state` document: the source, its newest frame, its status, the viewers, the limits.

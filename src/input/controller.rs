@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use super::session::{Ended, Ending, Sessions, Viewer};
-use super::{Event, Held, InjectError, Injector, Press};
+use super::{Event, Held, InjectError, Injector, Key, Press};
 use crate::geometry::Region;
 use crate::sync::{lock, wait, wait_timeout};
 
@@ -151,10 +151,14 @@ impl Shared {
     fn inject(&self, viewer: &Viewer, event: &Event, area: Region) -> Result<(), InjectError> {
         let injector = &self.injector;
         match *event {
-            Event::Down(at, b) => {
+            Event::Down(_, b) | Event::Button(b, Press::Down) => {
                 let item = Held::Button(b.x_button());
                 if !lock(&self.sessions).hold(viewer, item) {
-                    return injector.inject(&Event::Move(at), area);
+                    // Down already: only the move to the spot, if there is one.
+                    return match *event {
+                        Event::Down(at, _) => injector.inject(&Event::Move(at), area),
+                        _ => Ok(()),
+                    };
                 }
                 let result = injector.inject(event, area);
                 if result.is_err() {
@@ -162,11 +166,13 @@ impl Shared {
                 }
                 result
             }
-            Event::Up(at, b) => {
+            Event::Up(_, b) | Event::Button(b, Press::Up) => {
                 if lock(&self.sessions).let_go(viewer, Held::Button(b.x_button())) {
                     injector.inject(event, area)
-                } else {
+                } else if let Event::Up(at, _) = *event {
                     injector.inject(&Event::Move(at), area)
+                } else {
+                    Ok(())
                 }
             }
             Event::Key(key, Press::Down) => {
@@ -188,8 +194,38 @@ impl Shared {
                     Ok(())
                 }
             }
+            Event::Combo(ref keys) => self.combo(keys),
             _ => injector.inject(event, area),
         }
+    }
+
+    /// Presses `keys` in order and releases them in reverse. A key some viewer holds already
+    /// (a sticky Ctrl on the page) is left as it is: pressed again it would be released here.
+    fn combo(&self, keys: &[Key]) -> Result<(), InjectError> {
+        let mut codes = Vec::new();
+        for &key in keys {
+            let item = Held::Key(self.injector.keycode(key)?);
+            if !codes.contains(&item) {
+                codes.push(item);
+            }
+        }
+        let sessions = lock(&self.sessions);
+        codes.retain(|&item| !sessions.held_by_anyone(item));
+        drop(sessions);
+        let mut pressed = Vec::new();
+        let mut result = Ok(());
+        for &item in &codes {
+            result = self.injector.press(item, true);
+            if result.is_err() {
+                break;
+            }
+            pressed.push(item);
+        }
+        for &item in pressed.iter().rev() {
+            let released = self.injector.press(item, false);
+            result = result.and(released);
+        }
+        result
     }
 
     fn release(&self, items: &[Held]) {

@@ -22,6 +22,8 @@ pub use xtest::{InjectError, Injector};
 pub const MAX_TEXT_CHARS: usize = 1024;
 /// Largest wheel step count in one request, either direction.
 pub const MAX_WHEEL_STEPS: i32 = 100;
+/// Most keys in one key combination (Ctrl+Alt+Del is three; Ctrl+Shift+Alt+Super+key five).
+pub const MAX_COMBO_KEYS: usize = 6;
 
 /// A pointer button, named as the page and the tutorial name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,15 +61,23 @@ impl Spot {
     /// The X screen pixel under this spot when `area` is what is streamed. Fraction 1.0 is the
     /// far edge, so it lands on the last pixel rather than one past it.
     pub fn to_screen(self, area: Region) -> (i16, i16) {
-        let axis = |f: f64, origin: u32, len: u32| -> i16 {
-            let offset = ((f * len as f64).floor() as i64).clamp(0, len.saturating_sub(1) as i64);
-            (origin as i64 + offset).clamp(0, i16::MAX as i64) as i16
-        };
-        (
-            axis(self.x, area.x, area.width),
-            axis(self.y, area.y, area.height),
-        )
+        let x = (self.x * area.width as f64).floor() as i64 + i64::from(area.x);
+        let y = (self.y * area.height as f64).floor() as i64 + i64::from(area.y);
+        nearest_in(area, x, y)
     }
+}
+
+/// The pixel of `area` nearest to screen point (`x`, `y`): a point outside moves to the nearest
+/// edge, and the far edge is the last pixel, not one past it.
+pub fn nearest_in(area: Region, x: i64, y: i64) -> (i16, i16) {
+    let axis = |v: i64, origin: u32, len: u32| -> i16 {
+        let (first, last) = (
+            i64::from(origin),
+            i64::from(origin) + i64::from(len.max(1)) - 1,
+        );
+        v.clamp(first, last).clamp(0, i16::MAX as i64) as i16
+    };
+    (axis(x, area.x, area.width), axis(y, area.y, area.height))
 }
 
 /// What a key event names: a physical key (`KeyboardEvent.code`) or an X keysym.
@@ -109,13 +119,28 @@ pub enum Event {
     },
     Key(Key, Press),
     Text(String),
+    /// Relative pointer motion (the page's touchpad mode), as fractions of the streamed
+    /// picture's width and height; the pointer stays inside the streamed area.
+    MoveBy {
+        dx: f64,
+        dy: f64,
+    },
+    /// A button pressed, released or clicked where the pointer is now (touchpad mode's tap).
+    Button(Button, Press),
+    /// Keys pressed in order and released in reverse, in one request (Ctrl+Alt+Del): nothing
+    /// from another viewer comes between, and nothing stays held if the page goes away.
+    Combo(Vec<Key>),
 }
 
 impl Event {
     /// The event's `type` as the form names it, for logs.
     pub fn kind(&self) -> &'static str {
         match self {
-            Event::Move(_) => "move",
+            Event::Move(_) | Event::MoveBy { .. } => "move",
+            Event::Button(_, Press::Down) => "down",
+            Event::Button(_, Press::Up) => "up",
+            Event::Button(_, Press::Both) => "click",
+            Event::Combo(_) => "combo",
             Event::Down(..) => "down",
             Event::Up(..) => "up",
             Event::Click(..) => "click",
@@ -156,5 +181,19 @@ mod tests {
             height: 1024,
         };
         assert_eq!(at.to_screen(right_monitor), (1920 + 320, 100 + 512));
+    }
+
+    #[test]
+    fn relative_moves_stay_in_the_streamed_area() {
+        let area = Region {
+            x: 100,
+            y: 200,
+            width: 400,
+            height: 300,
+        };
+        assert_eq!(nearest_in(area, 250, 300), (250, 300));
+        assert_eq!(nearest_in(area, 0, 0), (100, 200));
+        assert_eq!(nearest_in(area, 10_000, 10_000), (499, 499));
+        assert_eq!(nearest_in(area, -5, 499), (100, 499));
     }
 }

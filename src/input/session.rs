@@ -117,7 +117,8 @@ impl Sessions {
         self.list.iter_mut().find(|s| s.viewer == *viewer)
     }
 
-    fn held_by_anyone(&self, item: Held) -> bool {
+    /// True when some viewer holds `item` down.
+    pub fn held_by_anyone(&self, item: Held) -> bool {
         self.list.iter().any(|s| s.holds.contains(&item))
     }
 

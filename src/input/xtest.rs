@@ -201,6 +201,24 @@ impl Link {
         self.fake(MOTION, 0, x, y)
     }
 
+    /// Moves the pointer by fractions of `area` from where it is, staying inside `area` (a
+    /// pointer outside it, moved there by someone else, comes to its nearest edge).
+    fn move_by(&self, dx: f64, dy: f64, area: Region) -> Result<(), InjectError> {
+        let now = self
+            .conn
+            .query_pointer(self.root)
+            .map_err(display_failed)?
+            .reply()
+            .map_err(display_failed)?;
+        let step = |d: f64, len: u32| (d * f64::from(len)).round() as i64;
+        let (x, y) = super::nearest_in(
+            area,
+            i64::from(now.root_x) + step(dx, area.width),
+            i64::from(now.root_y) + step(dy, area.height),
+        );
+        self.fake(MOTION, 0, x, y)
+    }
+
     fn button(&self, b: u8, down: bool) -> Result<(), InjectError> {
         self.fake(if down { BUTTON_PRESS } else { BUTTON_RELEASE }, b, 0, 0)
     }
@@ -333,6 +351,29 @@ impl Link {
             }
             Event::Key(key, press) => self.press_key(*key, *press),
             Event::Text(text) => self.type_text(text),
+            Event::MoveBy { dx, dy } => self.move_by(*dx, *dy, area),
+            Event::Button(b, press) => {
+                if *press != Press::Up {
+                    self.button(b.x_button(), true)?;
+                }
+                if *press != Press::Down {
+                    self.button(b.x_button(), false)?;
+                }
+                Ok(())
+            }
+            Event::Combo(keys) => {
+                let mut codes = Vec::new();
+                for &key in keys {
+                    codes.push(self.keycode(key)?);
+                }
+                for &k in &codes {
+                    self.key(k, true)?;
+                }
+                for &k in codes.iter().rev() {
+                    self.key(k, false)?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -43,7 +43,7 @@ try {
   const [fx, fy] = [0.25, 0.5];
   await page.mouse.click(...at(fx, fy));
   // The page sends one request at a time; done when nothing is queued or in flight.
-  await page.waitForFunction(() => !inflight && queue.length === 0 && !pendingMove, null, { timeout: 15000 });
+  await page.waitForFunction(() => deskcam.control.idle(), null, { timeout: 15000 });
   if (!answers.length || answers.some(s => s !== 204)) throw new Error(`control answers: ${answers}`);
   console.log(`CLICKED ${fx} ${fy}`);
 } finally {

@@ -27,6 +27,12 @@ fn bad_requests_get_their_status_and_inject_nothing() {
         "type=wheel&dy=101",
         "type=key&code=NoSuchKey",
         "type=text&text=",
+        "type=move&dx=0.1&x=0.5&y=0.5",
+        "type=move&dx=1.5",
+        "type=move&dx=0&dy=0",
+        "type=combo&codes=ControlLeft,AltLeft,Bogus",
+        "type=combo&codes=Delete",
+        "type=combo&codes=KeyA,KeyA",
         "",
     ] {
         let r = s.post(body);
